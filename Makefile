@@ -1,0 +1,45 @@
+# Parley. `make run` to try it, `make test` to check it. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := tests/sdk/js/node_modules/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install run test test-fast lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing Parley with its test and dev tools"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+$(NODE_STAMP): tests/sdk/js/package.json
+	@echo "==> installing the official Genesys JavaScript SDK for the SDK tests (npm)"
+	@cd tests/sdk/js && npm install --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+run: install
+	@$(BIN)/parley init --demo --base-url http://$(HOST):$(PORT)
+	@echo
+	@$(BIN)/parley serve --host $(HOST) --port $(PORT)
+
+test: install $(NODE_STAMP)
+	@$(BIN)/python -m pytest
+
+test-fast: install
+	@$(BIN)/python -m pytest -m "not sdk" -x -q
+
+lint: install
+	@$(BIN)/ruff check src tests bench
+	@$(BIN)/mypy
+
+bench: install
+	@$(BIN)/python bench/outbound_api.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/sdk/js/node_modules

@@ -1,0 +1,84 @@
+"""The ASGI application: routers, error bodies, CORS, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from parley import __version__
+from parley.api import errors
+from parley.api.routes import conversations, directory, oauth, routing, sim
+from parley.api.security import CorsMiddleware, OriginPolicy
+from parley.api.wire import HOT_SCHEMAS
+from parley.bootstrap import Parley
+from parley.web import STATIC
+
+DESCRIPTION = """Parley's Platform API: a Genesys Cloud API v2 compatible subset for ACD SMS
+messaging. Point the official Genesys SDKs at this server (Python: `ApiClient(host=...)`;
+JavaScript: `setGateway({host, protocol, port})`). Every error is a Genesys ErrorBody."""
+
+
+def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await parley.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await parley.stop()
+
+    app = FastAPI(title="Parley", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, docs_url="/docs", redoc_url=None,
+                  openapi_url="/api/v2/docs/openapi.json")
+    app.state.parley = parley
+    errors.install(app)
+    app.include_router(oauth.router)
+    app.include_router(directory.router)
+    app.include_router(routing.router)
+    app.include_router(conversations.router)
+    if parley.sim is not None:
+        app.include_router(sim.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/healthz", tags=["Operations"], summary="Liveness and sender backlog")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__,
+                             "outboxBacklog": parley.sender.backlog})
+
+    policy = OriginPolicy(parley)
+    app.state.origin_policy = policy
+    app.add_middleware(CorsMiddleware, policy=policy)
+    _with_hot_schemas(app)
+    return app
+
+
+def _with_hot_schemas(app: FastAPI) -> None:
+    """Add the msgspec structs of the hot endpoints to the generated OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = build()
+        _, components = msgspec.json.schema_components(
+            HOT_SCHEMAS, ref_template="#/components/schemas/{name}")
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["create_app"]

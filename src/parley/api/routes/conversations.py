@@ -1,0 +1,147 @@
+"""Message conversations. The two send endpoints are the hot path: msgspec on the raw body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+
+from parley.api.models.common import listing
+from parley.api.models.conversations import (
+    Conversation,
+    CreateOutboundMessagingConversationRequest,
+    CreateOutboundMessagingConversationResponse,
+    MediaParticipantRequest,
+    MessageConversation,
+    MessageConversationEntityListing,
+    conversation_of,
+    message_conversation_of,
+)
+from parley.api.routing_class import genesys_router
+from parley.api.security import App, CurrentPrincipal, bearer_token
+from parley.api.wire import (
+    AdditionalMessage,
+    SendAgentlessOutboundMessageRequest,
+    agentless_response,
+    decode,
+    encode,
+    message_data,
+)
+from parley.bootstrap import Parley
+from parley.domain.errors import InvalidInput
+
+router = genesys_router(tags=["Conversations"])
+
+JSON = "application/json"
+
+
+def _hot(request_schema: str | None, response_schema: str) -> dict[str, Any]:
+    """OpenAPI for a msgspec endpoint: schemas by reference to the structs' components."""
+    extra: dict[str, Any] = {"responses": {"200": {"description": "OK", "content": {
+        JSON: {"schema": {"$ref": f"#/components/schemas/{response_schema}"}}}}}}
+    if request_schema:
+        extra["requestBody"] = {"required": True, "content": {
+            JSON: {"schema": {"$ref": f"#/components/schemas/{request_schema}"}}}}
+    return extra
+
+
+@router.post("/api/v2/conversations/messages/agentless", response_class=Response,
+             openapi_extra=_hot("SendAgentlessOutboundMessageRequest",
+                                "SendAgentlessOutboundMessageResponse"),
+             summary="Send an agentless (notification) SMS")
+async def post_agentless(request: Request) -> Response:
+    parley: Parley = request.app.state.parley
+    principal = await parley.auth.authenticate(bearer_token(request.headers.get("authorization")))
+    body = decode(await request.body(), SendAgentlessOutboundMessageRequest)
+    message = await parley.conversations.send_agentless(
+        principal, from_address=body.fromAddress, to_address=body.toAddress,
+        messenger_type=body.toAddressMessengerType, text=body.textBody,
+        use_existing_active=body.useExistingActiveConversation)
+    return Response(encode(agentless_response(message, body.useExistingActiveConversation)),
+                    media_type=JSON)
+
+
+@router.post(
+    "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages",
+    response_class=Response, openapi_extra=_hot("AdditionalMessage", "MessageData"),
+    summary="Send a message on the agent's communication")
+async def post_communication_message(conversationId: str, communicationId: str,
+                                     request: Request) -> Response:
+    parley: Parley = request.app.state.parley
+    principal = await parley.auth.authenticate(bearer_token(request.headers.get("authorization")))
+    body = decode(await request.body(), AdditionalMessage)
+    if body.mediaIds:
+        raise InvalidInput("mediaIds: MMS attachments are not supported yet; send text only",
+                           field="mediaIds")
+    message = await parley.conversations.send(principal, conversationId, communicationId,
+                                              body.textBody)
+    return Response(encode(message_data(message)), media_type=JSON)
+
+
+@router.get("/api/v2/conversations/messages/{conversationId}/messages/{messageId}",
+            response_class=Response, openapi_extra=_hot(None, "MessageData"),
+            summary="Get one message")
+async def get_message(conversationId: str, messageId: str, principal: CurrentPrincipal,
+                      parley: App) -> Response:
+    message = await parley.conversations.message(principal, conversationId, messageId)
+    return Response(encode(message_data(message)), media_type=JSON)
+
+
+@router.post("/api/v2/conversations/messages",
+             response_model=CreateOutboundMessagingConversationResponse,
+             summary="Start an outbound SMS conversation on behalf of a queue")
+async def post_conversations_messages(body: CreateOutboundMessagingConversationRequest,
+                                      principal: CurrentPrincipal, parley: App
+                                      ) -> CreateOutboundMessagingConversationResponse:
+    conv = await parley.conversations.start_outbound(
+        principal, queue_id=body.queueId, to_address=body.toAddress,
+        messenger_type=body.toAddressMessengerType,
+        use_existing=bool(body.useExistingConversation))
+    return CreateOutboundMessagingConversationResponse(
+        id=conv.id, selfUri=f"/api/v2/conversations/messages/{conv.id}")
+
+
+@router.get("/api/v2/conversations/messages", response_model=MessageConversationEntityListing,
+            summary="The caller's active message conversations")
+async def get_conversations_messages(principal: CurrentPrincipal, parley: App
+                                     ) -> MessageConversationEntityListing:
+    views = await parley.conversations.active(principal)
+    entities = [message_conversation_of(v) for v in views]
+    return listing(MessageConversationEntityListing, entities, total=len(entities), page=1,
+                   size=max(len(entities), 25), path="/api/v2/conversations/messages")  # type: ignore[return-value]
+
+
+@router.get("/api/v2/conversations/messages/{conversationId}",
+            response_model=MessageConversation, summary="Get a message conversation")
+async def get_message_conversation(conversationId: str, principal: CurrentPrincipal,
+                                   parley: App) -> MessageConversation:
+    return message_conversation_of(await parley.conversations.view(principal, conversationId))
+
+
+@router.patch("/api/v2/conversations/messages/{conversationId}/participants/{participantId}",
+              status_code=202, response_class=Response,
+              summary="Accept (connected) or leave (disconnected, with wrap-up)")
+async def patch_message_participant(conversationId: str, participantId: str,
+                                    body: MediaParticipantRequest,
+                                    principal: CurrentPrincipal, parley: App) -> Response:
+    await parley.conversations.update_participant(
+        principal, conversationId, participantId, state=body.state,
+        wrapup=None if body.wrapup is None else body.wrapup.to_entity())
+    return Response(status_code=202)
+
+
+@router.patch("/api/v2/conversations/{conversationId}/participants/{participantId}",
+              status_code=202, response_class=Response, include_in_schema=True,
+              summary="Generic form of the participant PATCH")
+async def patch_participant(conversationId: str, participantId: str,
+                            body: MediaParticipantRequest, principal: CurrentPrincipal,
+                            parley: App) -> Response:
+    return await patch_message_participant(conversationId, participantId, body, principal,
+                                           parley)
+
+
+@router.get("/api/v2/conversations/{conversationId}", response_model=Conversation,
+            summary="Get a conversation (participants, communications, messages)")
+async def get_conversation(conversationId: str, principal: CurrentPrincipal,
+                           parley: App) -> Conversation:
+    return conversation_of(await parley.conversations.view(principal, conversationId))

@@ -1,0 +1,43 @@
+"""The simulator carrier's handset side: what a customer's phone received."""
+
+from __future__ import annotations
+
+from parley.api.formats import iso
+from parley.api.models.common import Model
+from parley.api.routing_class import genesys_router
+from parley.api.security import App, CurrentPrincipal
+from parley.domain.errors import NotFound
+from parley.domain.phone import parse_e164
+
+router = genesys_router(tags=["Simulator"])
+
+
+class HandsetMessage(Model):
+    id: str
+    direction: str
+    """`received` (the phone got it from one of our numbers) or `sent` (the phone texted it)."""
+    fromAddress: str
+    toAddress: str
+    text: str
+    status: str
+    time: str
+    segmentCount: int
+
+
+class HandsetMessageListing(Model):
+    phone: str
+    entities: list[HandsetMessage]
+
+
+@router.get("/sim/v1/messages", response_model=HandsetMessageListing,
+            summary="What a simulated phone received from this organisation's numbers")
+async def get_handset_messages(principal: CurrentPrincipal, parley: App, phone: str | None = None,
+                               limit: int = 100) -> HandsetMessageListing:
+    if parley.sim is None:
+        raise NotFound("the simulator carrier is not enabled on this server")
+    e164 = parse_e164(phone, "phone")
+    records = parley.sim.messages_for(principal.org_id, e164, limit=max(1, min(limit, 1000)))
+    return HandsetMessageListing(phone=e164, entities=[HandsetMessage(
+        id=r.id, direction=r.direction, fromAddress=r.from_address, toAddress=r.to_address,
+        text=r.text, status=r.status, time=iso(r.time_ms) or "", segmentCount=r.segment_count)
+        for r in records])

@@ -1,0 +1,118 @@
+"""The composition root: the one place that picks adapters and wires them into the use cases."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from parley.bus.memory import InProcessBus
+from parley.carriers.sim import SimulatorCarrier
+from parley.config import Settings
+from parley.services import credentials
+from parley.services.auth import AuthService
+from parley.services.conversations import ConversationService
+from parley.services.directory import DirectoryService
+from parley.services.numbers import NumberDirectory, NumberService
+from parley.services.ports import Carrier, Clock, SystemClock
+from parley.services.queues import QueueService
+from parley.services.sending import DeliveryReceipts, OutboxSender
+from parley.store.database import Database, open_database
+from parley.store.group_commit import GroupCommitter
+from parley.store.message_store import SqlMessageStore
+from parley.store.migrate import migrate
+from parley.store.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parley:
+    """Everything a running server (or a test) needs, built once."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    committer: GroupCommitter
+    bus: InProcessBus
+    carriers: dict[str, Carrier]
+    sim: SimulatorCarrier | None
+    auth: AuthService
+    directory: DirectoryService
+    numbers: NumberService
+    queues: QueueService
+    conversations: ConversationService
+    sender: OutboxSender
+    receipts: DeliveryReceipts
+    message_store: SqlMessageStore
+    started: bool = False
+
+    def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.db, read_only=read_only)
+
+    async def start(self) -> None:
+        """Start background work: group commit, carriers, the outbox sender."""
+        if self.started:
+            return
+        self.committer.start()
+        for carrier in self.carriers.values():
+            await carrier.start(self.receipts)
+        if self.db.is_sqlite:
+            # The embedded server is the only node: whatever it had leased is due now.
+            released = await self.message_store.release_leases()
+            if released:
+                log.info("resuming %d unsent messages from the outbox", released)
+        await self.sender.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            await self.sender.drain(timeout_s=5)
+            await self.sender.stop()
+            for carrier in self.carriers.values():
+                await carrier.stop()
+            await self.committer.stop()
+            self.started = False
+        await self.db.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Parley:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    credentials.configure(time_cost=settings.argon2_time_cost,
+                          memory_kib=settings.argon2_memory_kib)
+    db = open_database(settings.database_url)
+
+    def uow(*, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(db, read_only=read_only)
+
+    committer = GroupCommitter(db.writer)
+    bus = InProcessBus()
+    store = SqlMessageStore(db, committer)
+    carriers: dict[str, Carrier] = {}
+    sim = None
+    if settings.sim_enabled:
+        sim = SimulatorCarrier(clock, delivery_delay_ms=settings.sim_delivery_delay_ms)
+        carriers[sim.name] = sim
+    directory_cache = NumberDirectory(uow, clock)
+    sender = OutboxSender(store, carriers, clock, lease_ms=settings.outbox_lease_ms,
+                          poll_interval_s=settings.outbox_poll_interval_s)
+    return Parley(
+        settings=settings, clock=clock, db=db, committer=committer, bus=bus,
+        carriers=carriers, sim=sim,
+        auth=AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds),
+        directory=DirectoryService(uow, clock),
+        numbers=NumberService(uow, clock, carriers, directory_cache,
+                              default_carrier=settings.default_carrier),
+        queues=QueueService(uow, clock),
+        conversations=ConversationService(uow, clock, store, directory_cache, sender),
+        sender=sender, receipts=DeliveryReceipts(store, bus),
+        message_store=store,
+    )
+
+
+async def migrate_database(settings: Settings) -> tuple[str | None, str]:
+    db = open_database(settings.database_url)
+    try:
+        return await migrate(db)
+    finally:
+        await db.dispose()

@@ -1,0 +1,1 @@
+"""Event fan-out: in-process for the embedded server; across nodes later (LISTEN/NOTIFY)."""

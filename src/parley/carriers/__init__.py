@@ -1,0 +1,1 @@
+"""Carrier adapters: one file per kind of connection, each implementing `services.ports.Carrier`."""

@@ -1,0 +1,32 @@
+"""Settings, from environment variables with the PARLEY_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/parley.db",
+        description="sqlite+aiosqlite:///path (embedded) or postgresql+asyncpg://user@host/db")
+    data_dir: Path = Field(default=Path("var"),
+                           description="where the embedded server keeps its files")
+    token_ttl_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    sim_enabled: bool = Field(default=True, description="the built-in simulator carrier")
+    sim_delivery_delay_ms: int = Field(default=300, ge=0)
+    default_carrier: str = "sim"
+    outbox_lease_ms: int = Field(default=30_000, ge=1_000)
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=64,
+                                   description="Argon2id memory per password hash")
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

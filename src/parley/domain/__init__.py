@@ -1,0 +1,1 @@
+"""The rules of Parley, in plain Python: no framework, no I/O."""

@@ -1,0 +1,190 @@
+"""Message conversations: participants, their communications, and who may send on them.
+
+An outbound SMS conversation started on behalf of a queue has two participants: the
+customer (the phone number texted) and the agent (the calling user, credited to the queue,
+whose communication id is what the send path names). An agentless send has the customer and
+an `api` participant for the OAuth client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from parley.domain.ids import new_id
+from parley.domain.messages import Message, outbound_message
+from parley.domain.sms_text import TextInfo
+
+
+class State(StrEnum):
+    ALERTING = "alerting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+class Purpose(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    API = "api"
+
+
+@dataclass(slots=True)
+class Wrapup:
+    code: str | None = None
+    name: str | None = None
+    notes: str | None = None
+    tags: list[str] = field(default_factory=list)
+    duration_seconds: int | None = None
+    end_ms: int | None = None
+
+
+@dataclass(slots=True)
+class Participant:
+    id: str
+    conversation_id: str
+    purpose: Purpose
+    state: State
+    communication_id: str
+    direction: str
+    start_ms: int
+    address: str
+    from_address: str
+    to_address: str
+    user_id: str | None = None
+    queue_id: str | None = None
+    client_id: str | None = None
+    name: str | None = None
+    connected_ms: int | None = None
+    end_ms: int | None = None
+    disconnect_type: str | None = None
+    wrapup: Wrapup | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state is not State.DISCONNECTED
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    org_id: str
+    start_ms: int
+    customer_address: str
+    org_address: str
+    originating_direction: str
+    participants: list[Participant] = field(default_factory=list)
+    state: State = State.CONNECTED
+    end_ms: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state is not State.DISCONNECTED
+
+    def participant(self, participant_id: str) -> Participant:
+        for p in self.participants:
+            if p.id == participant_id:
+                return p
+        raise NotFound(f"participant {participant_id} is not on conversation {self.id}")
+
+    def agents(self) -> list[Participant]:
+        return [p for p in self.participants if p.purpose is Purpose.AGENT]
+
+    def active_agent(self, user_id: str) -> Participant | None:
+        for p in self.agents():
+            if p.user_id == user_id and p.is_active:
+                return p
+        return None
+
+    def involves_user(self, user_id: str) -> bool:
+        return any(p.user_id == user_id for p in self.participants)
+
+    def disconnect(self, participant_id: str, now_ms: int, *, wrapup: Wrapup | None = None,
+                   disconnect_type: str = "client") -> Participant:
+        """Disconnect one participant; when no agent or api party is left, end it for all."""
+        p = self.participant(participant_id)
+        if not p.is_active:
+            raise Conflict(f"participant {participant_id} is already disconnected")
+        if p.purpose is Purpose.CUSTOMER:
+            raise InvalidInput("the customer participant cannot be disconnected through the "
+                               "API; disconnect the agent participant or the conversation")
+        _end(p, now_ms, disconnect_type)
+        if wrapup is not None:
+            wrapup.end_ms = wrapup.end_ms or now_ms
+            p.wrapup = wrapup
+        if not any(q.is_active for q in self.participants if q.purpose is not Purpose.CUSTOMER):
+            self.end(now_ms, disconnect_type="peer")
+        return p
+
+    def end(self, now_ms: int, disconnect_type: str = "client") -> None:
+        for p in self.participants:
+            if p.is_active:
+                _end(p, now_ms, disconnect_type)
+        self.state = State.DISCONNECTED
+        self.end_ms = now_ms
+
+
+def _end(p: Participant, now_ms: int, disconnect_type: str) -> None:
+    p.state = State.DISCONNECTED
+    p.end_ms = now_ms
+    p.disconnect_type = disconnect_type
+
+
+def start_outbound(*, org_id: str, org_address: str, customer_address: str, now_ms: int,
+                   agent_user_id: str | None = None, agent_name: str | None = None,
+                   queue_id: str | None = None, client_id: str | None = None) -> Conversation:
+    """A new outbound conversation: the customer plus the agent (or the api client)."""
+    conv = Conversation(id=new_id(), org_id=org_id, start_ms=now_ms,
+                        customer_address=customer_address, org_address=org_address,
+                        originating_direction="outbound")
+
+    def party(purpose: Purpose, address: str, **extra: object) -> Participant:
+        return Participant(
+            id=new_id(), conversation_id=conv.id, purpose=purpose, state=State.CONNECTED,
+            communication_id=new_id(), direction="outbound", start_ms=now_ms,
+            connected_ms=now_ms, address=address, from_address=org_address,
+            to_address=customer_address, **extra)  # type: ignore[arg-type]
+
+    conv.participants.append(party(Purpose.CUSTOMER, customer_address, name=customer_address))
+    if agent_user_id is not None:
+        conv.participants.append(party(Purpose.AGENT, org_address, user_id=agent_user_id,
+                                       queue_id=queue_id, name=agent_name))
+    else:
+        conv.participants.append(party(Purpose.API, org_address, client_id=client_id))
+    return conv
+
+
+@dataclass(frozen=True, slots=True)
+class Communication:
+    """The slice of a conversation the send path needs: who owns it, where it goes.
+
+    Loaded on its own (not the whole conversation) because sending is the hot path.
+    """
+
+    org_id: str
+    conversation_id: str
+    conversation_active: bool
+    participant_id: str
+    communication_id: str
+    purpose: Purpose
+    participant_state: State
+    user_id: str | None
+    from_address: str
+    to_address: str
+
+    def compose(self, *, sender_user_id: str, text: str, info: TextInfo, now_ms: int,
+                carrier: str) -> Message:
+        if self.user_id != sender_user_id:
+            raise Forbidden(f"communication {self.communication_id} belongs to another "
+                            "participant; you can only send on your own communication")
+        if not self.conversation_active:
+            raise Conflict(f"conversation {self.conversation_id} is disconnected; start a new "
+                           "one with POST /api/v2/conversations/messages")
+        if self.participant_state is not State.CONNECTED:
+            raise Conflict(f"communication {self.communication_id} is "
+                           f"{self.participant_state.value}, not connected")
+        return outbound_message(
+            id=new_id(), org_id=self.org_id, conversation_id=self.conversation_id,
+            participant_id=self.participant_id, from_address=self.from_address,
+            to_address=self.to_address, text=text, info=info, now_ms=now_ms, carrier=carrier,
+            user_id=sender_user_id)

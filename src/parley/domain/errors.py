@@ -1,0 +1,37 @@
+"""Errors the domain and the use cases raise.
+
+Each kind maps to one HTTP status and Genesys error code at the API edge; the domain only says
+*what* went wrong, in a sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base: a request that cannot be carried out as asked."""
+
+    def __init__(self, message: str, *, field: str | None = None, **params: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.params = params
+
+
+class InvalidInput(DomainError):
+    """The request is malformed or breaks a rule (400)."""
+
+
+class NotFound(DomainError):
+    """The thing named does not exist in the caller's organisation (404)."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (403)."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (409)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials (401)."""

@@ -1,0 +1,301 @@
+"""Message conversations: start one on behalf of a queue, send on it, send agentless, end it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parley.domain.access import Permission, Principal, Role
+from parley.domain.conversations import (
+    Conversation,
+    Participant,
+    Purpose,
+    State,
+    Wrapup,
+    start_outbound,
+)
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from parley.domain.ids import new_id
+from parley.domain.messages import Message, outbound_message
+from parley.domain.phone import parse_e164
+from parley.domain.sms_text import check_sendable
+from parley.services.numbers import NumberDirectory, NumberOwner
+from parley.services.ports import (
+    Clock,
+    MessageStore,
+    OutboxEntry,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from parley.services.sending import OutboxSender
+
+SUPPORTED_MESSENGER_TYPES = ("sms",)
+KNOWN_MESSENGER_TYPES = ("sms", "open", "whatsapp", "webmessaging", "apple")
+
+
+def check_messenger_type(raw: object, field: str) -> None:
+    if raw == "sms":
+        return
+    if raw in KNOWN_MESSENGER_TYPES:
+        raise InvalidInput(f"{field} '{raw}' is not supported by Parley: only 'sms'",
+                           field=field)
+    raise InvalidInput(f"{field} must be 'sms' (got {raw!r})", field=field)
+
+
+@dataclass(slots=True)
+class ConversationView:
+    """A conversation with what the API shows beside it: its messages and display names."""
+
+    conversation: Conversation
+    messages: list[Message]
+    user_names: dict[str, str] = field(default_factory=dict)
+    queue_names: dict[str, str] = field(default_factory=dict)
+
+    def messages_of(self, p: Participant) -> list[Message]:
+        """The messages a participant's communication carries: those while it was on."""
+        if p.purpose is Purpose.CUSTOMER:
+            return self.messages
+        return [m for m in self.messages
+                if m.participant_id == p.id
+                or (m.created_ms >= p.start_ms and (p.end_ms is None or m.created_ms <= p.end_ms))]
+
+
+class ConversationService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, store: MessageStore,
+                 numbers: NumberDirectory, sender: OutboxSender) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._store = store
+        self._numbers = numbers
+        self._sender = sender
+
+    # -- starting ------------------------------------------------------------------------
+
+    async def start_outbound(self, principal: Principal, *, queue_id: object,
+                             to_address: object, messenger_type: object,
+                             use_existing: bool = False) -> Conversation:
+        """POST /api/v2/conversations/messages: the caller becomes the agent, for the queue."""
+        user_id = principal.require_user("starting a conversation on behalf of a queue")
+        principal.require(Permission.HANDLE_CONVERSATIONS)
+        check_messenger_type(messenger_type, "toAddressMessengerType")
+        if not isinstance(queue_id, str) or not queue_id:
+            raise InvalidInput("queueId is required", field="queueId")
+        customer = parse_e164(to_address, "toAddress")
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            queue = await uow.queues.get(principal.org_id, queue_id)
+            if queue is None:
+                raise NotFound(f"queue {queue_id} not found", field="queueId")
+            if queue.sms_number_id is None:
+                raise InvalidInput(f"queue '{queue.name}' has no Outbound SMS Number; an admin "
+                                   "sets outboundMessagingAddresses.smsAddress on the queue",
+                                   field="queueId")
+            number = await uow.numbers.get(principal.org_id, queue.sms_number_id)
+            if number is None:
+                raise InvalidInput(f"queue '{queue.name}' has no Outbound SMS Number",
+                                   field="queueId")
+            if principal.role is Role.AGENT and \
+                    await uow.queues.member(queue.id, user_id) is None:
+                raise Forbidden(f"you are not a member of queue '{queue.name}'; an admin can "
+                                "add you to it")
+            user = await uow.users.get(principal.org_id, user_id)
+            agent_name = None if user is None else user.name
+            existing = await uow.conversations.active_between(
+                principal.org_id, number.phone_number, customer)
+            if existing is not None:
+                conv = await self._join_existing(uow, existing, use_existing, user_id,
+                                                 agent_name, queue.id, now)
+            else:
+                conv = start_outbound(org_id=principal.org_id, org_address=number.phone_number,
+                                      customer_address=customer, now_ms=now,
+                                      agent_user_id=user_id, agent_name=agent_name,
+                                      queue_id=queue.id)
+                await uow.conversations.add(conv)
+            await uow.commit()
+        return conv
+
+    @staticmethod
+    async def _join_existing(uow: UnitOfWork, conv: Conversation, use_existing: bool,
+                             user_id: str, agent_name: str | None, queue_id: str,
+                             now: int) -> Conversation:
+        if not use_existing:
+            raise Conflict(f"conversation {conv.id} with {conv.customer_address} is already "
+                           "active on this number; set useExistingConversation to true to "
+                           "continue it")
+        if conv.active_agent(user_id) is not None:
+            return conv
+        others = [p for p in conv.agents() if p.is_active]
+        if others:
+            raise Conflict(f"conversation {conv.id} with {conv.customer_address} is being "
+                           "handled by another agent")
+        conv.participants.append(Participant(
+            id=new_id(), conversation_id=conv.id, purpose=Purpose.AGENT, state=State.CONNECTED,
+            communication_id=new_id(), direction="outbound", start_ms=now, connected_ms=now,
+            address=conv.org_address, from_address=conv.org_address,
+            to_address=conv.customer_address, user_id=user_id, queue_id=queue_id,
+            name=agent_name))
+        await uow.conversations.save(conv)
+        return conv
+
+    # -- sending (the hot path) -----------------------------------------------------------
+
+    async def send(self, principal: Principal, conversation_id: str, communication_id: str,
+                   text: object) -> Message:
+        user_id = principal.require_user("sending on a communication")
+        info = check_sendable(text)
+        assert isinstance(text, str)
+        comm = await self._store.communication(conversation_id, communication_id)
+        if comm is None or comm.org_id != principal.org_id:
+            raise NotFound(f"communication {communication_id} not found on conversation "
+                           f"{conversation_id}; read it from participants[].messages[].id of "
+                           "GET /api/v2/conversations/{id}")
+        owner = await self._sending_number(principal, comm.from_address, "the conversation")
+        now = self._clock.now_ms()
+        message = comm.compose(sender_user_id=user_id, text=text, info=info, now_ms=now,
+                               carrier=owner.carrier)
+        await self._accept(message, now)
+        return message
+
+    async def send_agentless(self, principal: Principal, *, from_address: object,
+                             to_address: object, messenger_type: object, text: object,
+                             use_existing_active: bool = False) -> Message:
+        principal.require(Permission.SEND_AGENTLESS)
+        check_messenger_type(messenger_type, "toAddressMessengerType")
+        sender = parse_e164(from_address, "fromAddress")
+        customer = parse_e164(to_address, "toAddress")
+        info = check_sendable(text)
+        assert isinstance(text, str)
+        owner = await self._sending_number(principal, sender, "fromAddress")
+        now = self._clock.now_ms()
+        new_conv: Conversation | None = None
+        new_parties: list[Participant] = []
+        conv = None
+        if use_existing_active:
+            async with self._uow(read_only=True) as uow:
+                conv = await uow.conversations.active_between(principal.org_id, sender, customer)
+        if conv is None:
+            new_conv = conv = start_outbound(
+                org_id=principal.org_id, org_address=sender, customer_address=customer,
+                now_ms=now, client_id=principal.client_id)
+            conv.end(now, disconnect_type="client")  # nobody waits for a reply on it
+            api = conv.participants[-1]
+        else:
+            found = [p for p in conv.participants
+                     if p.purpose is Purpose.API and p.client_id == principal.client_id]
+            if found:
+                api = found[0]
+            else:
+                api = Participant(
+                    id=new_id(), conversation_id=conv.id, purpose=Purpose.API,
+                    state=State.DISCONNECTED, communication_id=new_id(), direction="outbound",
+                    start_ms=now, end_ms=now, address=sender, from_address=sender,
+                    to_address=customer, client_id=principal.client_id)
+                new_parties.append(api)
+        message = outbound_message(
+            id=new_id(), org_id=principal.org_id, conversation_id=conv.id,
+            participant_id=api.id, from_address=sender, to_address=customer, text=text,
+            info=info, now_ms=now, carrier=owner.carrier, user_id=principal.user_id)
+        await self._accept(message, now, conversation=new_conv, participants=new_parties)
+        return message
+
+    async def _sending_number(self, principal: Principal, phone: str,
+                              what: str) -> NumberOwner:
+        owner = await self._numbers.owner(phone)
+        if owner is None or owner.org_id != principal.org_id:
+            if what == "fromAddress":
+                raise InvalidInput(f"fromAddress {phone} is not an SMS number of this "
+                                   "organisation; register it with POST "
+                                   "/api/v2/routing/sms/phonenumbers", field="fromAddress")
+            raise Conflict(f"{phone}, the number of {what}, is no longer registered")
+        return owner
+
+    async def _accept(self, message: Message, now: int, *,
+                      conversation: Conversation | None = None,
+                      participants: list[Participant] | None = None) -> None:
+        """Durably record the message and its outbox row, then hand it to the sender."""
+        entry = OutboxEntry(message_id=message.id, org_id=message.org_id, next_attempt_ms=now,
+                            lease_until_ms=now + self._sender.lease_ms, created_ms=now)
+        await self._store.append(conversation=conversation, participants=participants or [],
+                                 messages=[message], outbox=[entry])
+        self._sender.enqueue(message)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def view(self, principal: Principal, conversation_id: str) -> ConversationView:
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(principal.org_id, conversation_id)
+            if conv is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            self._check_visible(principal, conv)
+            return await self._view(uow, principal, conv)
+
+    async def active(self, principal: Principal) -> list[ConversationView]:
+        async with self._uow(read_only=True) as uow:
+            if principal.user_id is not None:
+                convs = await uow.conversations.active_for_user(principal.org_id,
+                                                                principal.user_id)
+            else:
+                principal.require(Permission.VIEW_ALL_CONVERSATIONS)
+                convs = await uow.conversations.active_in_org(principal.org_id)
+            return [await self._view(uow, principal, c) for c in convs]
+
+    async def message(self, principal: Principal, conversation_id: str,
+                      message_id: str) -> Message:
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(principal.org_id, conversation_id)
+            if conv is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            self._check_visible(principal, conv)
+            message = await uow.messages.get(principal.org_id, conversation_id, message_id)
+        if message is None:
+            raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
+        return message
+
+    @staticmethod
+    def _check_visible(principal: Principal, conv: Conversation) -> None:
+        if principal.can(Permission.VIEW_ALL_CONVERSATIONS):
+            return
+        if principal.user_id is None or not conv.involves_user(principal.user_id):
+            raise Forbidden(f"you are not a participant of conversation {conv.id}")
+
+    @staticmethod
+    async def _view(uow: UnitOfWork, principal: Principal,
+                    conv: Conversation) -> ConversationView:
+        users = await uow.users.many(principal.org_id,
+                                     [p.user_id for p in conv.participants if p.user_id])
+        queue_names = {}
+        for qid in {p.queue_id for p in conv.participants if p.queue_id}:
+            q = await uow.queues.get(principal.org_id, qid)
+            if q is not None:
+                queue_names[qid] = q.name
+        return ConversationView(
+            conversation=conv, messages=await uow.messages.in_conversation(conv.id),
+            user_names={uid: u.name for uid, u in users.items()}, queue_names=queue_names)
+
+    # -- participant changes -------------------------------------------------------------
+
+    async def update_participant(self, principal: Principal, conversation_id: str,
+                                 participant_id: str, *, state: object,
+                                 wrapup: Wrapup | None) -> None:
+        """PATCH a participant: `connected` (accept) or `disconnected` (leave, with wrap-up)."""
+        if state not in (None, "connected", "disconnected"):
+            raise InvalidInput(f"state '{state}' cannot be set here: use 'connected' to accept "
+                               "or 'disconnected' to leave", field="state")
+        async with self._uow() as uow:
+            conv = await uow.conversations.get(principal.org_id, conversation_id)
+            if conv is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            p = conv.participant(participant_id)
+            if p.user_id != principal.user_id:
+                principal.require(Permission.CONFIGURE)
+            if state == "disconnected":
+                conv.disconnect(participant_id, self._clock.now_ms(), wrapup=wrapup)
+            elif state == "connected":
+                if not p.is_active:
+                    raise Conflict(f"participant {participant_id} is disconnected")
+                if p.state is State.ALERTING:
+                    p.state = State.CONNECTED
+                    p.connected_ms = self._clock.now_ms()
+            if wrapup is not None and state != "disconnected":
+                p.wrapup = wrapup
+            await uow.conversations.save(conv)
+            await uow.commit()

@@ -1,0 +1,1 @@
+"""The store adapter: SQLAlchemy Core over SQLite (embedded) or PostgreSQL (scaled)."""

@@ -1,0 +1,67 @@
+"""Engines for the two supported databases, tuned for durability and for concurrent use.
+
+SQLite runs in WAL mode with synchronous=FULL (durable across power loss) and foreign keys on.
+Writers begin with BEGIN IMMEDIATE so two transactions never deadlock upgrading a read lock;
+readers keep plain deferred transactions and are never blocked by writers under WAL. That is
+why there are two engines: `reader` and `writer`. On PostgreSQL they are the same engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    reader: AsyncEngine
+    writer: AsyncEngine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.writer.dialect.name == "sqlite"
+
+    async def dispose(self) -> None:
+        await self.reader.dispose()
+        if self.writer is not self.reader:
+            await self.writer.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_database(url: str) -> Database:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return Database(url=url, reader=_sqlite_engine(url, immediate=False),
+                        writer=_sqlite_engine(url, immediate=True))
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return Database(url=url, reader=engine, writer=engine)
+    raise ValueError(f"unsupported database URL '{url}': use sqlite+aiosqlite:///path or "
+                     "postgresql+asyncpg://user@host/db")

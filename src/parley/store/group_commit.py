@@ -1,0 +1,182 @@
+"""Group commit: many concurrent requests, one transaction, one fsync.
+
+Each caller hands in its writes and awaits a future; a single flusher task takes everything
+pending (up to `max_batch` callers), runs one executemany per statement inside one
+transaction, commits, and resolves every future. A caller therefore answers only once its
+rows are durable, yet the database sees one commit per batch instead of one per request.
+
+Writes are grouped per statement and run in schema order (parents before children), so
+batching never breaks a foreign key. If a batch fails, each caller's writes are retried
+alone, so one bad request cannot sink the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
+
+from parley.store.tables import metadata
+
+log = logging.getLogger(__name__)
+
+_TABLE_RANK = {t.name: i for i, t in enumerate(metadata.sorted_tables)}
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    table: Table
+    rows: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """UPDATE table SET <values> WHERE <key> = :key, for each row (executemany)."""
+
+    table: Table
+    key: str
+    rows: Sequence[dict[str, Any]]
+    only_if_lower: str | None = None
+    """A column that must be lower than the new value for the row to change (status ranks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """DELETE FROM table WHERE key IN (...)."""
+
+    table: Table
+    key: str
+    keys: Sequence[Any]
+
+    @property
+    def rows(self) -> Sequence[Any]:
+        return self.keys
+
+
+Write = Insert | Update | Delete
+
+
+def _rank(w: Write) -> tuple[int, int, str]:
+    """Inserts parent-first, then updates, then deletes child-first; one group per shape."""
+    rank = _TABLE_RANK[w.table.name]
+    if isinstance(w, Insert):
+        return (0, rank, "")
+    if isinstance(w, Update):
+        return (1, rank, f"{sorted(w.rows[0])}{w.key}{w.only_if_lower}")
+    return (2, -rank, w.key)
+
+
+_update_cache: dict[tuple[str, str, str | None, tuple[str, ...]], Executable] = {}
+
+
+def _update_stmt(w: Update) -> Executable:
+    """UPDATE ... SET col = :col ... WHERE key = :_key [AND guard < :guard], cached by shape."""
+    cols = tuple(sorted(c for c in w.rows[0] if c != f"_{w.key}"))
+    cache_key = (w.table.name, w.key, w.only_if_lower, cols)
+    stmt = _update_cache.get(cache_key)
+    if stmt is None:
+        where = w.table.c[w.key] == bindparam(f"_{w.key}")
+        if w.only_if_lower is not None:
+            where = where & (w.table.c[w.only_if_lower] < bindparam(w.only_if_lower))
+        stmt = update(w.table).where(where).values({c: bindparam(c) for c in cols})
+        _update_cache[cache_key] = stmt
+    return stmt
+
+
+async def apply_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
+    """Run writes grouped by statement, in schema order, on an open transaction."""
+    groups: dict[tuple[int, int, str], tuple[Write, list[Any]]] = {}
+    for w in writes:
+        if not w.rows:
+            continue
+        key = _rank(w)
+        if key in groups:
+            groups[key][1].extend(w.rows)
+        else:
+            groups[key] = (w, list(w.rows))
+    for key in sorted(groups):
+        w, rows = groups[key]
+        if isinstance(w, Insert):
+            await conn.execute(w.table.insert(), rows)
+        elif isinstance(w, Update):
+            await conn.execute(_update_stmt(w), rows)
+        else:
+            await conn.execute(delete(w.table).where(w.table.c[w.key].in_(rows)))
+
+
+@dataclass(slots=True)
+class _Pending:
+    writes: Sequence[Write]
+    future: asyncio.Future[None]
+
+
+class GroupCommitter:
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 512) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._pending: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.batches = 0
+        self.committed = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="group-commit")
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def commit(self, writes: Sequence[Write]) -> None:
+        """Return once `writes` are durable; raise what the database raised for them."""
+        if self._closing:
+            raise RuntimeError("the store is shutting down")
+        if self._task is None:
+            self.start()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(writes, fut))
+        self._wakeup.set()
+        await fut
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            # One loop turn lets every request that is already parsed join this batch.
+            await asyncio.sleep(0)
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._flush(batch)
+            if self._closing:
+                return
+
+    async def _flush(self, batch: list[_Pending]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await apply_writes(conn, [w for p in batch for w in p.writes])
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            log.warning("group commit of %d requests failed; retrying each alone", len(batch))
+            for p in batch:
+                await self._flush([p])
+            return
+        self.batches += 1
+        self.committed += len(batch)
+        for p in batch:
+            if not p.future.done():
+                p.future.set_result(None)

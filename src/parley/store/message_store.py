@@ -1,0 +1,129 @@
+"""The send path's store: group-committed appends and bulk status updates.
+
+Every statement here is either a keyed lookup or a batched write: nothing scans the message
+table per message. Delivery receipts find their message through the indexed
+`provider_message_id`; statuses only move forward, enforced in SQL by `status_rank` so a batch
+needs no read first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+
+from parley.domain.conversations import Communication, Conversation, Participant
+from parley.domain.messages import Message, MessageStatus
+from parley.services.ports import DeliveryReport, OutboundSms, OutboxEntry, SubmitOutcome
+from parley.store import tables as t
+from parley.store.database import Database
+from parley.store.group_commit import Delete, GroupCommitter, Insert, Update, Write
+from parley.store.repositories import (
+    conversation_row,
+    load_communication,
+    message_row,
+    participant_row,
+)
+
+_SENT_RANK = MessageStatus.SENT.rank
+_FAILED_RANK = MessageStatus.FAILED.rank
+
+
+class SqlMessageStore:
+    def __init__(self, db: Database, committer: GroupCommitter) -> None:
+        self._db = db
+        self._committer = committer
+
+    async def communication(self, conversation_id: str,
+                            communication_id: str) -> Communication | None:
+        async with self._db.reader.connect() as conn:
+            return await load_communication(conn, conversation_id, communication_id)
+
+    async def append(self, *, conversation: Conversation | None,
+                     participants: Sequence[Participant], messages: Sequence[Message],
+                     outbox: Sequence[OutboxEntry]) -> None:
+        writes: list[Write] = []
+        parties = list(participants)
+        if conversation is not None:
+            writes.append(Insert(t.conversations, [conversation_row(conversation)]))
+            parties.extend(conversation.participants)
+        if parties:
+            writes.append(Insert(t.participants, [participant_row(p) for p in parties]))
+        writes.append(Insert(t.messages, [message_row(m) for m in messages]))
+        writes.append(Insert(t.outbox, [{
+            "message_id": e.message_id, "org_id": e.org_id, "attempts": e.attempts,
+            "next_attempt_ms": e.next_attempt_ms, "lease_until_ms": e.lease_until_ms,
+            "created_ms": e.created_ms, "last_error": None} for e in outbox]))
+        await self._committer.commit(writes)
+
+    async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None:
+        sent: list[dict[str, object]] = []
+        failed: list[dict[str, object]] = []
+        retry: list[dict[str, object]] = []
+        done: list[str] = []
+        for o in outcomes:
+            if o.provider_message_id is not None:
+                sent.append({"_id": o.message_id, "status": MessageStatus.SENT.value,
+                             "status_rank": _SENT_RANK, "status_ms": o.at_ms,
+                             "provider_message_id": o.provider_message_id})
+                done.append(o.message_id)
+            elif o.retry_at_ms is not None:
+                assert o.error is not None
+                retry.append({"_message_id": o.message_id, "attempts": o.attempts,
+                              "next_attempt_ms": o.retry_at_ms,
+                              "lease_until_ms": o.retry_at_ms, "last_error": o.error.reason})
+            else:
+                assert o.error is not None
+                failed.append({"_id": o.message_id, "status": MessageStatus.FAILED.value,
+                               "status_rank": _FAILED_RANK, "status_ms": o.at_ms,
+                               "error_code": o.error.code or "carrier.rejected",
+                               "error_message": o.error.reason})
+                done.append(o.message_id)
+        writes: list[Write] = []
+        if sent:
+            writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
+        if failed:
+            writes.append(Update(t.messages, "id", failed, only_if_lower="status_rank"))
+        if retry:
+            writes.append(Update(t.outbox, "message_id", retry))
+        if done:
+            writes.append(Delete(t.outbox, "message_id", done))
+        if writes:
+            await self._committer.commit(writes)
+
+    async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None:
+        rows = [{"_provider_message_id": r.provider_message_id, "status": r.status.value,
+                 "status_rank": r.status.rank, "status_ms": r.at_ms,
+                 "error_code": r.error_code, "error_message": r.error_message}
+                for r in reports]
+        if rows:
+            await self._committer.commit([
+                Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")])
+
+    async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]:
+        """Take over outbox rows whose lease ran out (retries, or a node that died)."""
+        o, m = t.outbox.c, t.messages.c
+        async with self._db.writer.begin() as conn:
+            rows = (await conn.execute(
+                select(o.message_id, o.attempts, m.org_id, m.from_address, m.to_address, m.text,
+                       m.segment_count, m.created_ms, m.carrier)
+                .select_from(t.outbox.join(t.messages, t.messages.c.id == o.message_id))
+                .where(o.next_attempt_ms <= now_ms, o.lease_until_ms <= now_ms)
+                .order_by(o.next_attempt_ms).limit(limit))).all()
+            claimed: list[OutboundSms] = []
+            for r in rows:
+                res = await conn.execute(
+                    update(t.outbox).where(o.message_id == r.message_id,
+                                           o.lease_until_ms <= now_ms)
+                    .values(lease_until_ms=now_ms + lease_ms))
+                if res.rowcount:
+                    claimed.append(OutboundSms(
+                        message_id=r.message_id, org_id=r.org_id, from_address=r.from_address,
+                        to_address=r.to_address, text=r.text, segment_count=r.segment_count,
+                        created_ms=r.created_ms, carrier=r.carrier, attempts=r.attempts))
+        return claimed
+
+    async def release_leases(self) -> int:
+        async with self._db.writer.begin() as conn:
+            res = await conn.execute(update(t.outbox).values(lease_until_ms=0))
+        return int(res.rowcount or 0)

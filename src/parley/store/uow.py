@@ -1,0 +1,62 @@
+"""The SQL unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.store.database import Database
+from parley.store.repositories import (
+    Clients,
+    Conversations,
+    Messages,
+    Numbers,
+    Organizations,
+    Queues,
+    Tokens,
+    Users,
+)
+
+
+class SqlUnitOfWork:
+    orgs: Organizations
+    users: Users
+    clients: Clients
+    tokens: Tokens
+    numbers: Numbers
+    queues: Queues
+    conversations: Conversations
+    messages: Messages
+
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
+        self._engine = db.reader if read_only else db.writer
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self._engine.connect()
+        await conn.begin()
+        self._conn = conn
+        self.orgs = Organizations(conn)
+        self.users = Users(conn)
+        self.clients = Clients(conn)
+        self.tokens = Tokens(conn)
+        self.numbers = Numbers(conn)
+        self.queues = Queues(conn)
+        self.conversations = Conversations(conn)
+        self.messages = Messages(conn)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._conn = None
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
