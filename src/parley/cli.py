@@ -6,13 +6,18 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import typer
 
-from parley.bootstrap import bootstrap, migrate_database
+from parley.bootstrap import Parley, bootstrap, migrate_database
 from parley.config import Settings
+from parley.domain.access import Role
+from parley.domain.directory import GrantType
+from parley.domain.errors import DomainError
+from parley.services.credentials import new_password
 from parley.services.demo import DemoSeeder
 
 app = typer.Typer(help="Parley: a self-hosted SMS contact-centre server.", no_args_is_help=True,
@@ -89,6 +94,109 @@ def _print_demo(d: dict[str, Any], base: str) -> None:
     typer.echo("")
     typer.echo(f"Sign in:  {login_url(base, browser['clientId'], base + '/')}")
     typer.echo(f"API docs: {base}/docs")
+
+
+orgs = typer.Typer(help="Organisations: one deployment can host several.",
+                   no_args_is_help=True)
+users = typer.Typer(help="Users of an organisation.", no_args_is_help=True)
+clients = typer.Typer(help="OAuth clients of an organisation.", no_args_is_help=True)
+app.add_typer(orgs, name="orgs")
+app.add_typer(users, name="users")
+app.add_typer(clients, name="clients")
+
+
+def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]],
+         as_json: bool) -> None:
+    """Run one admin task against the database and print its result."""
+
+    async def go() -> dict[str, Any]:
+        await migrate_database(settings)
+        parley = bootstrap(settings)
+        try:
+            return await work(parley)
+        finally:
+            await parley.db.dispose()
+
+    try:
+        result = asyncio.run(go())
+    except DomainError as e:
+        typer.secho(f"error: {e.message}", fg="red", err=True)
+        raise typer.Exit(1) from e
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key:>14}: {value}")
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document")]
+RoleOption = Annotated[Role, typer.Option(help="admin, supervisor or agent")]
+
+
+@orgs.command("create")
+def orgs_create(name: str,
+                admin_email: Annotated[str, typer.Option(help="the first admin's email")],
+                admin_name: str = "Administrator",
+                admin_password: Annotated[str | None, typer.Option(
+                    help="generated and printed if omitted")] = None,
+                as_json: JsonFlag = False) -> None:
+    """Create an organisation with its first admin and a client for scripts."""
+    password = admin_password or new_password()
+
+    async def work(p: Parley) -> dict[str, Any]:
+        org = await p.directory.create_organization(name)
+        admin = await p.directory.add_user(org.id, name=admin_name, email=admin_email,
+                                           role=Role.ADMIN, password=password)
+        script = await p.directory.add_client(
+            org.id, name="Scripts", grant_types=[GrantType.CLIENT_CREDENTIALS], role=Role.ADMIN)
+        return {"organizationId": org.id, "name": org.name, "adminId": admin.id,
+                "adminEmail": admin.email, "adminPassword": password,
+                "clientId": script.client.id, "clientSecret": script.secret}
+
+    _run(_settings(), work, as_json)
+
+
+@users.command("add")
+def users_add(org: Annotated[str, typer.Option(help="organisation id")],
+              email: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+              role: RoleOption = Role.AGENT,
+              password: Annotated[str | None, typer.Option(
+                  help="generated and printed if omitted")] = None,
+              as_json: JsonFlag = False) -> None:
+    """Add a user (agent, supervisor or admin) to an organisation."""
+    secret = password or new_password()
+
+    async def work(p: Parley) -> dict[str, Any]:
+        user = await p.directory.add_user(org, name=name, email=email, role=role,
+                                          password=secret)
+        return {"id": user.id, "email": user.email, "role": user.role.value,
+                "password": secret}
+
+    _run(_settings(), work, as_json)
+
+
+@clients.command("add")
+def clients_add(org: Annotated[str, typer.Option(help="organisation id")],
+                name: Annotated[str, typer.Option()],
+                grant: Annotated[list[GrantType], typer.Option(
+                    help="client_credentials, implicit or authorization_code (repeatable)")],
+                role: RoleOption = Role.AGENT,
+                redirect_uri: Annotated[list[str] | None, typer.Option(
+                    help="allowed redirect URI (repeatable)")] = None,
+                loopback: Annotated[bool, typer.Option(
+                    help="accept any http://127.0.0.1 or http://localhost redirect")] = False,
+                as_json: JsonFlag = False) -> None:
+    """Add an OAuth client; a client-credentials secret is shown once, here."""
+
+    async def work(p: Parley) -> dict[str, Any]:
+        made = await p.directory.add_client(org, name=name, grant_types=grant, role=role,
+                                            redirect_uris=redirect_uri or [],
+                                            allow_loopback_redirects=loopback)
+        return {"clientId": made.client.id, "clientSecret": made.secret,
+                "grants": sorted(g.value for g in made.client.grant_types),
+                "redirectUris": made.client.redirect_uris}
+
+    _run(_settings(), work, as_json)
 
 
 @app.command()

@@ -8,8 +8,10 @@ from typing import Any
 
 import msgspec
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from parley import __version__
 from parley.api import errors
@@ -18,6 +20,8 @@ from parley.api.security import CorsMiddleware, OriginPolicy
 from parley.api.wire import HOT_SCHEMAS
 from parley.bootstrap import Parley
 from parley.web import STATIC
+
+OPENAPI_URL = "/api/v2/docs/openapi.json"
 
 DESCRIPTION = """Parley's Platform API: a Genesys Cloud API v2 compatible subset for ACD SMS
 messaging. Point the official Genesys SDKs at this server (Python: `ApiClient(host=...)`;
@@ -36,8 +40,8 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
                 await parley.stop()
 
     app = FastAPI(title="Parley", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, docs_url="/docs", redoc_url=None,
-                  openapi_url="/api/v2/docs/openapi.json")
+                  lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=OPENAPI_URL)
     app.state.parley = parley
     errors.install(app)
     app.include_router(oauth.router)
@@ -47,6 +51,16 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # The docs page loads Swagger UI from the installed package, never from a CDN.
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL, title="Parley API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png")
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -103,6 +103,9 @@ class AuthService:
             client = await uow.clients.get(client_id)
         if client is None or client.state != "active":
             raise OAuthError("invalid_client", f"unknown OAuth client '{client_id}'", 401)
+        if require_secret and client.secret_hash is None:
+            raise OAuthError("invalid_client", f"client '{client.name}' is a public client: "
+                             "send code_verifier (PKCE) instead of a secret", 401)
         if (require_secret or secret is not None) and \
                 not verify_secret(client.secret_hash, secret or ""):
             raise OAuthError("invalid_client", "client secret is wrong", 401)

@@ -67,7 +67,10 @@ class DirectoryService:
 
     async def add_client(self, org_id: str, *, name: str, grant_types: Iterable[GrantType],
                          role: Role, redirect_uris: Iterable[str] = (),
-                         allow_loopback_redirects: bool = False) -> NewClient:
+                         allow_loopback_redirects: bool = False,
+                         confidential: bool = False) -> NewClient:
+        """Create an OAuth client. Client-credentials clients (and `confidential` ones) get a
+        secret; browser apps are public clients that prove themselves with PKCE instead."""
         grants = frozenset(grant_types)
         if not grants:
             raise InvalidInput("an OAuth client needs at least one grant type",
@@ -81,8 +84,7 @@ class DirectoryService:
         if browser and not uris and not allow_loopback_redirects:
             raise InvalidInput("a client for the implicit or code grant needs redirect URIs",
                                field="registeredRedirectUri")
-        secret = new_token() if GrantType.CLIENT_CREDENTIALS in grants or \
-            GrantType.AUTHORIZATION_CODE in grants else None
+        secret = new_token() if confidential or GrantType.CLIENT_CREDENTIALS in grants else None
         client = OAuthClient(
             id=new_id(), org_id=org_id, name=name.strip() or "OAuth client", grant_types=grants,
             role=role, secret_hash=None if secret is None else hash_secret(secret),

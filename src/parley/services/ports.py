@@ -6,9 +6,9 @@ Adapters in `store/`, `carriers/` and `bus/` implement them; `bootstrap.py` wire
 from __future__ import annotations
 
 import time
-from types import TracebackType
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Protocol
 
 from parley.domain.conversations import Communication, Conversation, Participant

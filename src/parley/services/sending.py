@@ -84,7 +84,8 @@ class OutboxSender:
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait until nothing accepted by this node is waiting (tests, orderly shutdown)."""
         deadline = asyncio.get_running_loop().time() + timeout_s
-        while (self._queue or self._busy) and asyncio.get_running_loop().time() < deadline:
+        while (self._queue or self._busy) and \
+                asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
     async def _work(self) -> None:
