@@ -144,11 +144,8 @@ def orgs_create(name: str,
     password = admin_password or new_password()
 
     async def work(p: Parley) -> dict[str, Any]:
-        org = await p.directory.create_organization(name)
-        admin = await p.directory.add_user(org.id, name=admin_name, email=admin_email,
-                                           role=Role.ADMIN, password=password)
-        script = await p.directory.add_client(
-            org.id, name="Scripts", grant_types=[GrantType.CLIENT_CREDENTIALS], role=Role.ADMIN)
+        org, admin, script = await p.directory.found_organization(
+            name, admin_name=admin_name, admin_email=admin_email, admin_password=password)
         return {"organizationId": org.id, "name": org.name, "adminId": admin.id,
                 "adminEmail": admin.email, "adminPassword": password,
                 "clientId": script.client.id, "clientSecret": script.secret}

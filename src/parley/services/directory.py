@@ -48,29 +48,37 @@ class DirectoryService:
             await uow.commit()
         return org
 
-    async def add_user(self, org_id: str, *, name: str, email: str, role: Role,
-                       password: str) -> User:
+    def _new_user(self, org_id: str, *, name: str, email: str, role: Role,
+                  password: str) -> User:
         email = _check_email(email)
         if not name.strip():
             raise InvalidInput("user name is required", field="name")
         if len(password) < 8:
             raise InvalidInput("password must have at least 8 characters", field="password")
-        user = User(id=new_id(), org_id=org_id, name=name.strip(), email=email, role=role,
+        return User(id=new_id(), org_id=org_id, name=name.strip(), email=email, role=role,
                     password_hash=hash_secret(password), created_ms=self._clock.now_ms())
+
+    @staticmethod
+    async def _store_user(uow: UnitOfWork, user: User) -> None:
+        if await uow.users.by_email(user.email) is not None:
+            raise Conflict(f"a user with email '{user.email}' already exists", field="email")
+        await uow.users.add(user)
+
+    async def add_user(self, org_id: str, *, name: str, email: str, role: Role,
+                       password: str) -> User:
+        user = self._new_user(org_id, name=name, email=email, role=role, password=password)
         async with self._uow() as uow:
             await self._require_org(uow, org_id)
-            if await uow.users.by_email(email) is not None:
-                raise Conflict(f"a user with email '{email}' already exists", field="email")
-            await uow.users.add(user)
+            await self._store_user(uow, user)
             await uow.commit()
         return user
 
-    async def add_client(self, org_id: str, *, name: str, grant_types: Iterable[GrantType],
-                         role: Role, redirect_uris: Iterable[str] = (),
-                         allow_loopback_redirects: bool = False,
-                         confidential: bool = False) -> NewClient:
-        """Create an OAuth client. Client-credentials clients (and `confidential` ones) get a
-        secret; browser apps are public clients that prove themselves with PKCE instead."""
+    def _new_client(self, org_id: str, *, name: str, grant_types: Iterable[GrantType],
+                    role: Role, redirect_uris: Iterable[str] = (),
+                    allow_loopback_redirects: bool = False,
+                    confidential: bool = False) -> NewClient:
+        """Client-credentials clients (and `confidential` ones) get a secret; browser apps are
+        public clients that prove themselves with PKCE instead."""
         grants = frozenset(grant_types)
         if not grants:
             raise InvalidInput("an OAuth client needs at least one grant type",
@@ -90,11 +98,38 @@ class DirectoryService:
             role=role, secret_hash=None if secret is None else hash_secret(secret),
             redirect_uris=uris, allow_loopback_redirects=allow_loopback_redirects,
             created_ms=self._clock.now_ms())
+        return NewClient(client=client, secret=secret)
+
+    async def add_client(self, org_id: str, *, name: str, grant_types: Iterable[GrantType],
+                         role: Role, redirect_uris: Iterable[str] = (),
+                         allow_loopback_redirects: bool = False,
+                         confidential: bool = False) -> NewClient:
+        made = self._new_client(org_id, name=name, grant_types=grant_types, role=role,
+                                redirect_uris=redirect_uris,
+                                allow_loopback_redirects=allow_loopback_redirects,
+                                confidential=confidential)
         async with self._uow() as uow:
             await self._require_org(uow, org_id)
-            await uow.clients.add(client)
+            await uow.clients.add(made.client)
             await uow.commit()
-        return NewClient(client=client, secret=secret)
+        return made
+
+    async def found_organization(self, name: str, *, admin_name: str, admin_email: str,
+                                 admin_password: str) -> tuple[Organization, User, NewClient]:
+        """A new organisation with its first admin and a client for scripts, all or nothing."""
+        if not name.strip():
+            raise InvalidInput("organisation name is required", field="name")
+        org = Organization(id=new_id(), name=name.strip(), created_ms=self._clock.now_ms())
+        admin = self._new_user(org.id, name=admin_name, email=admin_email, role=Role.ADMIN,
+                               password=admin_password)
+        script = self._new_client(org.id, name="Scripts",
+                                  grant_types=[GrantType.CLIENT_CREDENTIALS], role=Role.ADMIN)
+        async with self._uow() as uow:
+            await uow.orgs.add(org)
+            await self._store_user(uow, admin)
+            await uow.clients.add(script.client)
+            await uow.commit()
+        return org, admin, script
 
     @staticmethod
     async def _require_org(uow: UnitOfWork, org_id: str) -> Organization:
