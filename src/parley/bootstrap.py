@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -45,6 +47,7 @@ class Parley:
     receipts: DeliveryReceipts
     message_store: SqlMessageStore
     started: bool = False
+    _housekeeping: asyncio.Task[None] | None = None
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.db, read_only=read_only)
@@ -62,10 +65,26 @@ class Parley:
             if released:
                 log.info("resuming %d unsent messages from the outbox", released)
         await self.sender.start()
+        self._housekeeping = asyncio.create_task(self._tidy(), name="housekeeping")
         self.started = True
+
+    async def _tidy(self, interval_s: float = 600.0) -> None:
+        """Periodic clean-up that no request should pay for: expired tokens and codes."""
+        while True:
+            try:
+                purged = await self.auth.purge_expired()
+                if purged:
+                    log.info("purged %d expired tokens", purged)
+            except Exception:
+                log.exception("purging expired tokens failed; will try again")
+            await asyncio.sleep(interval_s)
 
     async def stop(self) -> None:
         if self.started:
+            if self._housekeeping is not None:
+                self._housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._housekeeping
             await self.sender.drain(timeout_s=5)
             await self.sender.stop()
             for carrier in self.carriers.values():

@@ -9,6 +9,7 @@ from fastapi import Query
 from parley.domain.errors import InvalidInput
 
 MAX_PAGE_SIZE = 500
+MAX_PAGE_NUMBER = 1_000_000_000  # keeps the row offset within a 64-bit SQL integer
 
 PageSize = Annotated[int, Query(description="page size (1-500)")]
 PageNumber = Annotated[int, Query(description="page number, from 1")]
@@ -19,6 +20,8 @@ def check_page(size: int, number: int, max_size: int = MAX_PAGE_SIZE) -> tuple[i
         raise InvalidInput(f"pageSize must be between 1 and {max_size}", field="pageSize")
     if number < 1:
         raise InvalidInput("pageNumber must be 1 or more", field="pageNumber")
+    if number > MAX_PAGE_NUMBER:
+        raise InvalidInput(f"pageNumber must be at most {MAX_PAGE_NUMBER}", field="pageNumber")
     return size, number
 
 

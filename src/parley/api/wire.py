@@ -40,7 +40,7 @@ class EntityRef(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class NormalizedMessage(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: str
-    type: str = "Text"
+    type: str
     text: str
     direction: str
 
@@ -52,7 +52,7 @@ class MessageData(msgspec.Struct, kw_only=True, omit_defaults=True):
     fromAddress: str
     toAddress: str
     direction: str
-    messengerType: str = "sms"
+    messengerType: str
     textBody: str
     """Legacy field, gone from the SDK models but still read by older JS apps."""
     status: str
@@ -67,9 +67,9 @@ class SendAgentlessOutboundMessageResponse(msgspec.Struct, kw_only=True, omit_de
     conversationId: str
     fromAddress: str
     toAddress: str
-    messengerType: str = "sms"
+    messengerType: str
     textBody: str
-    useExistingActiveConversation: bool = False
+    useExistingActiveConversation: bool
     timestamp: str
     user: EntityRef | None = None
     message: MessageData
@@ -80,8 +80,8 @@ def message_data(m: Message) -> MessageData:
     return MessageData(
         id=m.id, providerMessageId=m.provider_message_id, timestamp=iso(m.created_ms) or "",
         fromAddress=m.from_address, toAddress=m.to_address, direction=m.direction.value,
-        textBody=m.text, status=m.status.value,
-        normalizedMessage=NormalizedMessage(id=m.id, text=m.text,
+        messengerType="sms", textBody=m.text, status=m.status.value,
+        normalizedMessage=NormalizedMessage(id=m.id, type="Text", text=m.text,
                                             direction=m.direction.value.capitalize()),
         createdBy=None if m.user_id is None else EntityRef(
             id=m.user_id, selfUri=f"/api/v2/users/{m.user_id}"),
@@ -92,7 +92,8 @@ def message_data(m: Message) -> MessageData:
 def agentless_response(m: Message, use_existing: bool) -> SendAgentlessOutboundMessageResponse:
     return SendAgentlessOutboundMessageResponse(
         id=m.id, conversationId=m.conversation_id, fromAddress=m.from_address,
-        toAddress=m.to_address, textBody=m.text, useExistingActiveConversation=use_existing,
+        toAddress=m.to_address, messengerType="sms", textBody=m.text,
+        useExistingActiveConversation=use_existing,
         timestamp=iso(m.created_ms) or "",
         user=None if m.user_id is None else EntityRef(id=m.user_id,
                                                       selfUri=f"/api/v2/users/{m.user_id}"),
@@ -106,12 +107,16 @@ HOT_SCHEMAS: tuple[type[msgspec.Struct], ...] = (
 
 
 S = TypeVar("S", bound=msgspec.Struct)
+MAX_BODY_BYTES = 64 * 1024
 
 
 def decode(raw: bytes, kind: type[S]) -> S:
     """Decode a hot-path body; every failure is a 400 that says what was wrong."""
     if not raw.strip():
         raise InvalidInput("the request body is required (a JSON object)")
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidInput(f"the request body has {len(raw)} bytes; at most "
+                           f"{MAX_BODY_BYTES} are accepted on this endpoint")
     try:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as e:

@@ -25,6 +25,8 @@ from parley.services.credentials import digest, new_token, verify_secret
 from parley.services.ports import Clock, UnitOfWorkFactory
 
 CODE_TTL_MS = 5 * 60 * 1000
+REFRESH_TTL_MS = 30 * 24 * 3600 * 1000
+"""A refresh token is good for 30 days after its access token expired."""
 
 
 class OAuthError(Exception):
@@ -170,7 +172,9 @@ class AuthService:
         client = await self._client(client_id, secret, require_secret=False)
         async with self._uow() as uow:
             old = await uow.tokens.by_refresh(digest(refresh_token))
-            if old is None or old.client_id != client.id or old.user_id is None:
+            too_old = old is not None and \
+                old.expires_ms + REFRESH_TTL_MS < self._clock.now_ms()
+            if old is None or too_old or old.client_id != client.id or old.user_id is None:
                 raise OAuthError("invalid_grant", "the refresh token is unknown or revoked")
             await uow.tokens.delete(old.id)
             user = await uow.users.get(old.org_id, old.user_id)
@@ -277,6 +281,13 @@ class AuthService:
             await uow.tokens.delete(principal.token_id)
             await uow.commit()
         self.cache.evict(principal.token_id)
+
+    async def purge_expired(self) -> int:
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            purged = await uow.tokens.purge_expired(now, now - REFRESH_TTL_MS)
+            await uow.commit()
+        return purged
 
     async def token_info(self, principal: Principal) -> TokenInfo:
         async with self._uow(read_only=True) as uow:

@@ -277,9 +277,15 @@ class Tokens(_Repo):
         res = await self.conn.execute(delete(t.tokens).where(t.tokens.c.id == token_id))
         return bool(res.rowcount)
 
-    async def purge_expired(self, now_ms: int) -> int:
+    async def purge_expired(self, now_ms: int, refresh_until_ms: int) -> int:
+        """Drop expired tokens (those with a refresh token once it too is past use) and
+        expired authorization codes."""
+        c = t.tokens.c
         res = await self.conn.execute(delete(t.tokens).where(
-            t.tokens.c.expires_ms < now_ms, t.tokens.c.refresh_hash.is_(None)))
+            c.expires_ms < now_ms,
+            c.refresh_hash.is_(None) | (c.expires_ms < refresh_until_ms)))
+        await self.conn.execute(delete(t.authorization_codes).where(
+            t.authorization_codes.c.expires_ms < now_ms))
         return int(res.rowcount or 0)
 
     async def add_code(self, code: AuthorizationCode) -> None:
