@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-$(NODE_STAMP): tests/sdk/js/package.json
-	@echo "==> installing the official Genesys JavaScript SDK for the SDK tests (npm)"
-	@cd tests/sdk/js && npm install --no-audit --no-fund --loglevel=error
+$(NODE_STAMP): tests/sdk/js/package.json tests/sdk/js/package-lock.json
+	@echo "==> installing the official Genesys JavaScript SDK for the SDK tests (npm ci)"
+	@cd tests/sdk/js && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
 run: install

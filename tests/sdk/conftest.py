@@ -1,0 +1,288 @@
+"""A real `parley serve` per backend, for the official Genesys SDKs to drive over HTTP.
+
+Per `database_url` (SQLite, PostgreSQL) the session runs `parley init --demo --json` and
+`parley serve` on a free loopback port as subprocesses, and every SDK test of that backend
+shares the server. On SQLite the server gets its own database file: SQLite is the embedded,
+one-process deployment, and the in-process app of the other tests already holds the shared
+file. On PostgreSQL it uses the shared test database, as a second node would.
+
+The SDKs read per-user config files (`~/.genesyscloudpython/config`,
+`~/.genesyscloudjavascript/config`) that can redirect them to another host or gateway. So the
+Python SDK is imported with HOME pointing at an empty temporary directory, and every Node
+process gets that HOME too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import itertools
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+SDK_HOME = Path(tempfile.mkdtemp(prefix="parley-sdk-home-"))
+atexit.register(shutil.rmtree, SDK_HOME, ignore_errors=True)
+(SDK_HOME / ".genesyscloudpython").mkdir()
+
+
+def _import_python_sdk_with_clean_home() -> None:
+    """Import the Python SDK so that its singleton Configuration reads no developer config."""
+    saved = os.environ.get("HOME")
+    os.environ["HOME"] = str(SDK_HOME)
+    try:
+        import PureCloudPlatformClientV2 as gc
+    finally:
+        if saved is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = saved
+    # Imported earlier by someone else? Point it at the empty home and undo what it read.
+    config = gc.Configuration()
+    if not str(config.config_file_path).startswith(str(SDK_HOME)):
+        config.config_file_path = str(SDK_HOME / ".genesyscloudpython" / "config")
+        config.host = "https://api.mypurecloud.com"
+        config.gateway_configuration = None
+
+
+_import_python_sdk_with_clean_home()
+
+REPO = Path(__file__).resolve().parents[2]
+JS_DIR = Path(__file__).resolve().parent / "js"
+BIN = Path(sys.executable).parent
+STARTUP_TIMEOUT_S = 30.0
+SIM_DELIVERY_DELAY_MS = 50
+
+
+@dataclass(frozen=True)
+class SdkServer:
+    """A running `parley serve` and the demo organisation `parley init --demo` made in it."""
+
+    base_url: str
+    host: str
+    port: int
+    demo: dict[str, Any]
+    log_path: Path
+
+    @property
+    def queue_id(self) -> str:
+        return str(self.demo["queue"]["id"])
+
+    @property
+    def number(self) -> str:
+        return str(self.demo["smsNumber"]["phoneNumber"])
+
+    @property
+    def script_client(self) -> tuple[str, str]:
+        script = self.demo["clients"]["script"]
+        return str(script["clientId"]), str(script["clientSecret"])
+
+    @property
+    def browser_client_id(self) -> str:
+        return str(self.demo["clients"]["browser"]["clientId"])
+
+    def agent(self, index: int = 0) -> dict[str, str]:
+        """{id, email, password, name} of a demo agent (a member of the demo queue)."""
+        return dict(self.demo["users"]["agents"][index])
+
+    def redirect_uri(self, path: str = "/callback") -> str:
+        """A loopback redirect, which the demo browser client accepts on any port."""
+        return f"http://127.0.0.1:{self.port + 1}{path}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def sdk_env(**extra: str) -> dict[str, str]:
+    """Environment for SDK subprocesses: the empty HOME, nothing else changed."""
+    env = dict(os.environ, HOME=str(SDK_HOME))
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _parley() -> str:
+    exe = BIN / "parley"
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: run `make install` (or `make test`)", pytrace=False)
+    return str(exe)
+
+
+def _server_database(database_url: str, data_dir: Path) -> str:
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{data_dir / 'parley-sdk.db'}"
+    return database_url
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _wait_until_up(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> bool:
+    """True once the server answers; False if it exited first (e.g. the port was taken)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            resp = httpx.get(f"{base_url}/healthz", timeout=1.0)
+            if resp.status_code == 200:
+                return True
+            last = f"HTTP {resp.status_code}"
+        except httpx.TransportError as e:
+            last = repr(e)
+        time.sleep(0.1)
+    _stop(proc)
+    pytest.fail(f"`parley serve` did not answer {base_url}/healthz within "
+                f"{STARTUP_TIMEOUT_S:.0f} s (last: {last}):\n"
+                + log_path.read_text(errors="replace")[-4000:], pytrace=False)
+
+
+def _serve(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes], SdkServer]:
+    """Start `parley serve` on a free port (another try if someone takes the port first)."""
+    for attempt in range(3):
+        host, port = "127.0.0.1", _free_port()
+        base_url = f"http://{host}:{port}"
+        log_path = data_dir / f"serve-{attempt}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([_parley(), "serve", "--host", host, "--port", str(port)],
+                                    env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+        if _wait_until_up(proc, base_url, log_path):
+            return proc, SdkServer(base_url=base_url, host=host, port=port, demo={},
+                                   log_path=log_path)
+        output = log_path.read_text(errors="replace")
+        if "address already in use" not in output.lower():
+            break
+    pytest.fail(f"`parley serve` exited with {proc.returncode} before answering:\n"
+                + output[-4000:], pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sdk_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[SdkServer]:
+    data_dir = tmp_path_factory.mktemp("sdk-server")
+    env = sdk_env(
+        PARLEY_DATABASE_URL=_server_database(database_url, data_dir),
+        PARLEY_DATA_DIR=str(data_dir),
+        PARLEY_ARGON2_TIME_COST="1",
+        PARLEY_ARGON2_MEMORY_KIB="1024",
+        PARLEY_SIM_DELIVERY_DELAY_MS=str(SIM_DELIVERY_DELAY_MS),
+        PARLEY_OUTBOX_POLL_INTERVAL_S="0.2",
+        PARLEY_LOG_LEVEL="WARNING",
+    )
+    init = subprocess.run([_parley(), "init", "--demo", "--json"], env=env, cwd=data_dir,
+                          capture_output=True, text=True, timeout=120, check=False)
+    if init.returncode != 0:
+        pytest.fail(f"`parley init --demo --json` failed ({init.returncode}):\n"
+                    f"{init.stdout}\n{init.stderr}", pytrace=False)
+    demo: dict[str, Any] = json.loads(init.stdout)
+    assert demo["queue"] and demo["smsNumber"], demo
+
+    proc, server = _serve(env, data_dir)
+    try:
+        yield dataclasses.replace(server, demo=demo)
+    finally:
+        _stop(proc)
+
+
+# -- helpers the SDK tests share -------------------------------------------------------------
+
+# NANP area codes whose 555-01XX numbers are valid; every call hands out a number not used yet
+# in this run, so a phone's simulator record holds exactly what one test sent it.
+_AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213",
+               "214", "215", "216", "217", "218", "219", "224", "225", "228", "229", "231")
+_customers = itertools.product(random.sample(_AREA_CODES, len(_AREA_CODES)), range(100))
+
+
+def new_customer() -> str:
+    area, line = next(_customers)
+    return f"+1{area}55501{line:02d}"
+
+
+def implicit_login(base_url: str, client_id: str, email: str, password: str,
+                   redirect_uri: str) -> str:
+    """The implicit grant as a browser does it: submit the login form, read the fragment."""
+    resp = httpx.post(f"{base_url}/oauth/authorize", data={
+        "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "token",
+        "state": "sdk-tests", "username": email, "password": password}, timeout=10)
+    assert resp.status_code == 302, resp.text
+    location = resp.headers["location"]
+    assert location.startswith(redirect_uri + "#"), location
+    fragment = parse_qs(urlsplit(location).fragment)
+    assert fragment["state"] == ["sdk-tests"]
+    assert fragment["token_type"] == ["bearer"]
+    return fragment["access_token"][0]
+
+
+def client_credentials_token(server: SdkServer) -> str:
+    resp = httpx.post(f"{server.base_url}/oauth/token", data={"grant_type": "client_credentials"},
+                      auth=server.script_client, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["access_token"])
+
+
+def wait_for_phone(server: SdkServer, token: str, phone: str, count: int = 1,
+                   timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    """What the simulated phone received, once `count` texts are there and delivered."""
+    deadline = time.monotonic() + timeout_s
+    entities: list[dict[str, Any]] = []
+    with httpx.Client(base_url=server.base_url, timeout=5,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        while time.monotonic() < deadline:
+            resp = http.get("/sim/v1/messages", params={"phone": phone})
+            assert resp.status_code == 200, resp.text
+            entities = resp.json()["entities"]
+            if len(entities) >= count and all(
+                    m["status"] == "delivery-success" for m in entities):
+                return entities
+            time.sleep(0.02)
+    return entities
+
+
+def get_json(server: SdkServer, token: str, path: str) -> dict[str, Any]:
+    resp = httpx.get(server.base_url + path, headers={"Authorization": f"Bearer {token}"},
+                     timeout=10)
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+@contextlib.contextmanager
+def server_log_on_failure(server: SdkServer) -> Iterator[None]:
+    """Add the tail of the server's log to an assertion error raised inside."""
+    try:
+        yield
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- server log tail ---\n{server.log_tail()}") from e
