@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -82,7 +83,27 @@ def _describe(err: dict[str, Any]) -> tuple[str, str | None]:
     return (f"{where}: {err.get('msg')}" if where else str(err.get("msg"))), where or None
 
 
+UNSTORABLE_TEXT = ("the request contains text that cannot be stored: a NUL character (\\u0000) "
+                   "or an unpaired UTF-16 surrogate")
+
+
+def _is_unstorable_text(exc: BaseException | None) -> bool:
+    """Text no database column can hold: NUL (PostgreSQL) or a lone surrogate (any driver)."""
+    while exc is not None:
+        if isinstance(exc, UnicodeEncodeError) or getattr(exc, "sqlstate", None) == "22021":
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(UnicodeEncodeError)
+    @app.exception_handler(DBAPIError)
+    async def _unstorable(_: Request, exc: Exception) -> Response:
+        if not _is_unstorable_text(exc):
+            raise exc
+        return error_response(400, UNSTORABLE_TEXT)
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> Response:
         return domain_error_response(exc)

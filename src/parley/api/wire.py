@@ -121,7 +121,7 @@ def decode(raw: bytes, kind: type[S]) -> S:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as e:
         raise InvalidInput(f"invalid request body: {e}") from None
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise InvalidInput(f"the request body is not valid JSON: {e}") from None
 
 

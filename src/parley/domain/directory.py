@@ -81,6 +81,10 @@ def origin_of(uri: str) -> str:
 
 
 def is_loopback_http(uri: str) -> bool:
+    if "\\" in uri:
+        # Browsers read "\\" as "/" in http URLs: "http://evil.example\\@127.0.0.1/" goes to
+        # evil.example, though urlsplit sees the host 127.0.0.1.
+        return False
     try:
         parts = urlsplit(uri)
         host = parts.hostname

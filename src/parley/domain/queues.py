@@ -59,6 +59,10 @@ class Queue:
         if not 0.0 <= self.service_level_percentage <= 1.0:
             raise InvalidInput("mediaSettings.message.serviceLevel.percentage must be 0..1",
                                field="mediaSettings.message.serviceLevel.percentage")
+        if not 1 <= self.service_level_duration_ms <= 86_400_000:
+            raise InvalidInput(
+                "mediaSettings.message.serviceLevel.durationMs must be between 1 and 86400000",
+                field="mediaSettings.message.serviceLevel.durationMs")
         if self.wrapup_timeout_ms is not None and not 1_000 <= self.wrapup_timeout_ms <= 3_600_000:
             raise InvalidInput("acwSettings.timeoutMs must be between 1000 and 3600000",
                                field="acwSettings.timeoutMs")

@@ -82,6 +82,9 @@ def check_sendable(text: object, field: str = "textBody") -> TextInfo:
     """Validate a text for sending and return its analysis."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(f"{field} is required and must not be empty", field=field)
+    if "\x00" in text:
+        raise InvalidInput(f"{field} contains a NUL character (U+0000), which an SMS cannot "
+                           "carry", field=field)
     if len(text) > MAX_SEND_CHARACTERS:
         raise InvalidInput(
             f"{field} has {len(text)} characters; an SMS send allows at most "

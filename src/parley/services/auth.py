@@ -150,6 +150,9 @@ class AuthService:
         if stored is None or stored.client_id != client.id or stored.expires_ms < now:
             raise OAuthError("invalid_grant", "the authorization code is unknown, expired or "
                              "already used; start the login again")
+        if stored.code_challenge is None and secret is None:
+            raise OAuthError("invalid_client", "this code was issued without PKCE, so redeeming "
+                             "it needs the client secret (HTTP Basic auth)", 401)
         if redirect_uri is not None and redirect_uri != stored.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match the authorization "
                              "request")

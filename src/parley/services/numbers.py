@@ -29,6 +29,12 @@ def _country(raw: str | None) -> str:
     return raw.upper()
 
 
+def _name(raw: str | None) -> str | None:
+    if raw is not None and len(raw) > 200:
+        raise InvalidInput("name is longer than 200 characters", field="name")
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class NumberOwner:
     org_id: str
@@ -103,6 +109,7 @@ class NumberService:
         e164 = parse_e164(phone_number, "phoneNumber")
         kind = _number_type(phone_number_type)
         country = _country(country_code)
+        name = _name(name)
         if region_of(e164) != country:
             raise InvalidInput(f"phoneNumber {e164} is not a number of country {country} "
                                f"(it belongs to {region_of(e164)})", field="countryCode")
@@ -148,6 +155,7 @@ class NumberService:
     async def rename(self, principal: Principal, number_id: str, *, name: str | None,
                      version: int | None) -> SmsNumber:
         principal.require(Permission.CONFIGURE)
+        name = _name(name)
         async with self._uow() as uow:
             n = await uow.numbers.get(principal.org_id, number_id)
             if n is None:
