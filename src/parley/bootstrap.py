@@ -10,14 +10,21 @@ from dataclasses import dataclass
 from parley.bus.memory import InProcessBus
 from parley.carriers.sim import SimulatorCarrier
 from parley.config import Settings
+from parley.integrations.http_data import HttpDataActions
 from parley.services import credentials
+from parley.services.acd import AcdService
+from parley.services.agents import AgentService
 from parley.services.auth import AuthService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
+from parley.services.flows import FlowService
+from parley.services.inbound import InboundService
+from parley.services.notifications import NotificationHub
 from parley.services.numbers import NumberDirectory, NumberService
 from parley.services.ports import Carrier, Clock, SystemClock
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
+from parley.services.wrapup import WrapupService
 from parley.store.database import Database, open_database
 from parley.store.group_commit import GroupCommitter
 from parley.store.message_store import SqlMessageStore
@@ -46,6 +53,13 @@ class Parley:
     sender: OutboxSender
     receipts: DeliveryReceipts
     message_store: SqlMessageStore
+    notifications: NotificationHub
+    acd: AcdService
+    agents: AgentService
+    wrapup: WrapupService
+    flows: FlowService
+    inbound: InboundService
+    data_actions: HttpDataActions
     started: bool = False
     _housekeeping: asyncio.Task[None] | None = None
 
@@ -58,13 +72,15 @@ class Parley:
             return
         self.committer.start()
         for carrier in self.carriers.values():
-            await carrier.start(self.receipts)
+            await carrier.start(self.receipts, self.inbound.receive)
         if self.db.is_sqlite:
             # The embedded server is the only node: whatever it had leased is due now.
             released = await self.message_store.release_leases()
             if released:
                 log.info("resuming %d unsent messages from the outbox", released)
         await self.sender.start()
+        await self.acd.start()
+        await self.inbound.start()
         self._housekeeping = asyncio.create_task(self._tidy(), name="housekeeping")
         self.started = True
 
@@ -75,6 +91,7 @@ class Parley:
                 purged = await self.auth.purge_expired()
                 if purged:
                     log.info("purged %d expired tokens", purged)
+                self.notifications.purge_expired()
             except Exception:
                 log.exception("purging expired tokens failed; will try again")
             await asyncio.sleep(interval_s)
@@ -85,11 +102,14 @@ class Parley:
                 self._housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._housekeeping
+            await self.inbound.stop()
+            await self.acd.stop()
             await self.sender.drain(timeout_s=5)
             await self.sender.stop()
             for carrier in self.carriers.values():
                 await carrier.stop()
             await self.committer.stop()
+            await self.data_actions.close()
             self.started = False
         await self.db.dispose()
 
@@ -115,6 +135,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     directory_cache = NumberDirectory(uow, clock)
     sender = OutboxSender(store, carriers, clock, lease_ms=settings.outbox_lease_ms,
                           poll_interval_s=settings.outbox_poll_interval_s)
+    acd = AcdService(uow, clock, bus)
+    flows = FlowService(uow, clock)
+    conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus)
+    data_actions = HttpDataActions()
+    inbound = InboundService(
+        uow, clock, bus, directory_cache, flows, acd, conversations, data_actions,
+        threading_window_ms=settings.threading_window_hours * 3600 * 1000,
+        poll_interval_s=settings.outbox_poll_interval_s)
     return Parley(
         settings=settings, clock=clock, db=db, committer=committer, bus=bus,
         carriers=carriers, sim=sim,
@@ -122,10 +150,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         directory=DirectoryService(uow, clock),
         numbers=NumberService(uow, clock, carriers, directory_cache,
                               default_carrier=settings.default_carrier),
-        queues=QueueService(uow, clock),
-        conversations=ConversationService(uow, clock, store, directory_cache, sender),
+        queues=QueueService(uow, clock, acd),
+        conversations=conversations,
         sender=sender, receipts=DeliveryReceipts(store, bus),
         message_store=store,
+        notifications=NotificationHub(uow, clock, bus),
+        acd=acd, agents=AgentService(uow, clock, bus, acd, acd),
+        wrapup=WrapupService(uow, clock), flows=flows, inbound=inbound,
+        data_actions=data_actions,
     )
 
 

@@ -42,7 +42,8 @@ async def _init(settings: Settings, demo: bool) -> dict[str, Any]:
                 raise typer.BadParameter("the demo needs the simulator carrier "
                                          "(unset PARLEY_SIM_ENABLED=false)")
             seeded = await DemoSeeder(parley.uow, parley.clock, parley.directory,
-                                      parley.queues, parley.sim, settings.data_dir).ensure()
+                                      parley.queues, parley.agents, parley.flows, parley.sim,
+                                      settings.data_dir).ensure()
             result.update(seeded.summary, demoCreated=seeded.created)
         finally:
             await parley.db.dispose()
@@ -87,6 +88,9 @@ def _print_demo(d: dict[str, Any], base: str) -> None:
         typer.echo(f"  agent   {a['email']:<28} password {a['password']}")
     typer.echo(f"  queue   {d['queue']['name']} ({d['queue']['id']}), "
                f"Outbound SMS Number {d['smsNumber']['phoneNumber']}")
+    if d.get("flow"):
+        typer.echo(f"  flow    '{d['flow']['name']}' answers texts to "
+                   f"{d['smsNumber']['phoneNumber']} and hands them to {d['queue']['name']}")
     script, browser = d["clients"]["script"], d["clients"]["browser"]
     typer.echo(f"  script client    id {script['clientId']}  secret {script['clientSecret']}")
     typer.echo(f"  browser client   id {browser['clientId']} (implicit grant / PKCE, any "

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65_536, ge=64,
                                    description="Argon2id memory per password hash")
+    threading_window_hours: int = Field(
+        default=72, ge=0, le=72,
+        description="a text within this many hours of a conversation's end continues it")
+    notification_heartbeat_s: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
 
     @property

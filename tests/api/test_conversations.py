@@ -458,6 +458,14 @@ async def test_nul_in_a_path_parameter_is_never_a_500(
     assert me["messages"][0]["state"] == "connected"
 
 
+async def wrapup_code(http: httpx.AsyncClient, org: Tenant, name: str) -> str:
+    """A wrap-up code of the organisation, made by its admin."""
+    resp = await http.post("/api/v2/routing/wrapupcodes", headers=org.admin_headers,
+                           json={"name": f"{name} {uuid.uuid4().hex[:6]}"})
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["id"])
+
+
 async def test_nul_in_a_body_field_is_never_a_500(http: httpx.AsyncClient, org: Tenant,
                                                   database_url: str) -> None:
     headers = {**org.agents[0].headers, "Content-Type": "application/json"}
@@ -468,10 +476,15 @@ async def test_nul_in_a_body_field_is_never_a_500(http: httpx.AsyncClient, org: 
     conv_id, participant_id, _, _ = await started(http, org)
     resp = await http.patch(f"{MESSAGES}/{conv_id}/participants/{participant_id}",
                             headers=headers, content=b'{"state": "disconnected", '
-                            b'"wrapup": {"code": "x\\u0000", "notes": "n\\u0000"}}')
+                            b'"wrapup": {"code": "x\\u0000", "notes": "n"}}')
+    assert_nul_refused_or(resp, database_url, 400, "wrap-up code x\x00 not found")
+    code = await wrapup_code(http, org, "Resolved")
+    resp = await http.patch(f"{MESSAGES}/{conv_id}/participants/{participant_id}",
+                            headers=headers, content=b'{"state": "disconnected", '
+                            b'"wrapup": {"code": "%s", "notes": "n\\u0000"}}' % code.encode())
     assert resp.status_code == 202, resp.text  # the wrap-up is stored as escaped JSON
     me = party(await conversation(http, org.agents[0].headers, conv_id), "agent")
-    assert (me["wrapup"]["code"], me["wrapup"]["notes"]) == ("x\x00", "n\x00")
+    assert (me["wrapup"]["code"], me["wrapup"]["notes"]) == (code, "n\x00")
 
 
 async def test_get_message_conversation_flattens_participants(
@@ -541,10 +554,10 @@ async def test_disconnect_with_wrapup_ends_the_conversation(
         http: httpx.AsyncClient, org: Tenant, path: str) -> None:
     agent = org.agents[0]
     conv_id, participant_id, comm_id, _ = await started(http, org)
-    wrapup_code = str(uuid.uuid4())
+    code = await wrapup_code(http, org, "Resolved")
     resp = await http.patch(path.format(c=conv_id, p=participant_id), headers=agent.headers,
                             json={"state": "disconnected",
-                                  "wrapup": {"code": wrapup_code, "notes": "Resolved."}})
+                                  "wrapup": {"code": code, "notes": "Resolved."}})
     assert resp.status_code == 202, resp.text
     assert resp.content == b""
 
@@ -552,7 +565,8 @@ async def test_disconnect_with_wrapup_ends_the_conversation(
     assert ISO_MS.match(conv["endTime"]), conv
     me = party(conv, "agent")
     assert ISO_MS.match(me["endTime"]), me
-    assert me["wrapup"]["code"] == wrapup_code
+    assert me["wrapup"]["code"] == code
+    assert me["wrapup"]["name"].startswith("Resolved ")
     assert me["wrapup"]["notes"] == "Resolved."
     assert ISO_MS.match(me["wrapup"]["endTime"]), me["wrapup"]
     comm = me["messages"][0]
@@ -640,7 +654,7 @@ async def test_another_agent_may_not_patch_my_participant(http: httpx.AsyncClien
                                                           org: Tenant) -> None:
     conv_id, participant_id, *_ = await started(http, org)
     resp = await disconnect(http, org.agents[1].headers, conv_id, participant_id)
-    assert_error(resp, 403, "lacks the permission")
+    assert_error(resp, 403, "not a participant")
     me = party(await conversation(http, org.agents[0].headers, conv_id), "agent")
     assert me["messages"][0]["state"] == "connected"
 

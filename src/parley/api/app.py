@@ -15,7 +15,16 @@ from swagger_ui_bundle import swagger_ui_path
 
 from parley import __version__
 from parley.api import errors
-from parley.api.routes import conversations, directory, oauth, routing, sim
+from parley.api.routes import (
+    agents,
+    conversations,
+    directory,
+    flows,
+    notifications,
+    oauth,
+    routing,
+    sim,
+)
 from parley.api.security import CorsMiddleware, OriginPolicy
 from parley.api.wire import HOT_SCHEMAS
 from parley.bootstrap import Parley
@@ -48,6 +57,9 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
     app.include_router(directory.router)
     app.include_router(routing.router)
     app.include_router(conversations.router)
+    app.include_router(notifications.router)
+    app.include_router(agents.router)
+    app.include_router(flows.router)
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -88,7 +100,9 @@ def _with_hot_schemas(app: FastAPI) -> None:
         doc = build()
         _, components = msgspec.json.schema_components(
             HOT_SCHEMAS, ref_template="#/components/schemas/{name}")
-        doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in components.items():
+            schemas.setdefault(name, schema)  # keep the richer Pydantic EntityRef
         app.openapi_schema = doc
         return doc
 

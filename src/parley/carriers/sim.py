@@ -21,11 +21,14 @@ import phonenumbers
 from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
+from parley.domain.sms_text import analyse
 from parley.services.ports import (
     CarrierError,
     Clock,
     DeliveryReport,
     DeliverySink,
+    InboundSink,
+    InboundSms,
     OutboundSms,
 )
 
@@ -61,12 +64,14 @@ class SimulatorCarrier:
         self._due: deque[tuple[int, DeliveryReport]] = deque()
         self._failures: deque[CarrierError] = deque()
         self._sink: DeliverySink | None = None
+        self._inbound: InboundSink | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.accepted = 0
 
-    async def start(self, on_reports: DeliverySink) -> None:
+    async def start(self, on_reports: DeliverySink, on_inbound: InboundSink) -> None:
         self._sink = on_reports
+        self._inbound = on_inbound
         self._task = asyncio.create_task(self._deliver(), name="sim-delivery")
 
     async def stop(self) -> None:
@@ -131,6 +136,32 @@ class SimulatorCarrier:
                     record = self._by_id.get(r.provider_message_id)
                     if record is not None:
                         record.status = r.status.value
+
+    async def inject(self, org_id: str, from_address: str, to_address: str,
+                     text: str) -> str:
+        """A simulated phone texts one of our numbers; returns the carrier's message id.
+
+        It goes through the same entry point as a real carrier's mobile-originated text.
+        """
+        if self._inbound is None:
+            raise CarrierError("the simulator carrier is not started")
+        now = self._clock.now_ms()
+        carrier_id = "sim-mo-" + new_id().replace("-", "")
+        record = HandsetMessage(
+            id=carrier_id, org_id=org_id, phone=from_address, direction="sent",
+            from_address=from_address, to_address=to_address, text=text,
+            status=MessageStatus.DELIVERY_SUCCESS.value, time_ms=now,
+            segment_count=analyse(text).segment_count)
+        self._remember(record)  # first, so an auto-reply shows after it on the phone
+        try:
+            await self._inbound(InboundSms(carrier=self.name, carrier_message_id=carrier_id,
+                                           from_address=from_address, to_address=to_address,
+                                           text=text, received_ms=now))
+        except Exception:
+            self._phones[from_address].remove(record)
+            self._by_id.pop(carrier_id, None)
+            raise
+        return carrier_id
 
     def messages_for(self, org_id: str, phone: str, limit: int = 100) -> list[HandsetMessage]:
         """What this phone received from (or sent to) the organisation's numbers, newest last."""

@@ -26,6 +26,7 @@ class Permission(StrEnum):
     HANDLE_CONVERSATIONS = "handle-conversations"  # be the agent on a conversation
     SEND_AGENTLESS = "send-agentless"
     VIEW_USERS = "view-users"
+    MANAGE_AGENTS = "manage-agents"  # others' presence, routing status
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -33,6 +34,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset({
         Permission.VIEW_CONFIGURATION, Permission.VIEW_ALL_CONVERSATIONS,
         Permission.HANDLE_CONVERSATIONS, Permission.VIEW_USERS, Permission.SEND_AGENTLESS,
+        Permission.MANAGE_AGENTS,
     }),
     Role.AGENT: frozenset({
         Permission.VIEW_CONFIGURATION, Permission.HANDLE_CONVERSATIONS, Permission.VIEW_USERS,

@@ -27,6 +27,8 @@ class Purpose(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     API = "api"
+    WORKFLOW = "workflow"  # an inbound message flow is handling it
+    ACD = "acd"  # waiting in a queue
 
 
 @dataclass(slots=True)
@@ -59,6 +61,9 @@ class Participant:
     end_ms: int | None = None
     disconnect_type: str | None = None
     wrapup: Wrapup | None = None
+    wrapup_required: bool = False
+    alerting_timeout_ms: int | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_active(self) -> bool:
@@ -123,11 +128,106 @@ class Conversation:
         self.state = State.DISCONNECTED
         self.end_ms = now_ms
 
+    # -- inbound: flow, queue, offers ------------------------------------------------------
+
+    def _party(self, purpose: Purpose, now_ms: int, *, state: State = State.CONNECTED,
+               **extra: object) -> Participant:
+        p = Participant(
+            id=new_id(), conversation_id=self.id, purpose=purpose, state=state,
+            communication_id=new_id(), direction=self.originating_direction, start_ms=now_ms,
+            connected_ms=now_ms if state is State.CONNECTED else None,
+            address=self.org_address, from_address=self.org_address,
+            to_address=self.customer_address, **extra)  # type: ignore[arg-type]
+        self.participants.append(p)
+        return p
+
+    def _active(self, purpose: Purpose) -> list[Participant]:
+        return [p for p in self.participants if p.purpose is purpose and p.is_active]
+
+    def customer(self) -> Participant:
+        for p in reversed(self.participants):
+            if p.purpose is Purpose.CUSTOMER:
+                return p
+        raise NotFound(f"conversation {self.id} has no customer participant")
+
+    def reopen(self, now_ms: int) -> None:
+        """A customer texts again within the threading window: the conversation lives again."""
+        if self.is_active:
+            return
+        self.state = State.CONNECTED
+        self.end_ms = None
+        customer = self.customer()
+        customer.state, customer.end_ms, customer.disconnect_type = State.CONNECTED, None, None
+
+    def enter_flow(self, flow_name: str, now_ms: int) -> Participant:
+        for p in self._active(Purpose.WORKFLOW):
+            _end(p, now_ms, "transfer")
+        return self._party(Purpose.WORKFLOW, now_ms, name=flow_name)
+
+    def leave_flow(self, now_ms: int) -> None:
+        for p in self._active(Purpose.WORKFLOW):
+            _end(p, now_ms, "transfer")
+
+    def enter_queue(self, queue_id: str, queue_name: str | None, now_ms: int) -> Participant:
+        """Waiting in a queue is an `acd` participant; a flow handing over is a transfer."""
+        self.leave_flow(now_ms)
+        for p in self._active(Purpose.ACD):
+            _end(p, now_ms, "transfer")
+        return self._party(Purpose.ACD, now_ms, queue_id=queue_id, name=queue_name)
+
+    def offer(self, user_id: str, queue_id: str, now_ms: int, *, timeout_ms: int,
+              agent_name: str | None) -> Participant:
+        """The ACD alerts an agent: an agent participant in state `alerting`."""
+        return self._party(Purpose.AGENT, now_ms, state=State.ALERTING, user_id=user_id,
+                           queue_id=queue_id, name=agent_name, alerting_timeout_ms=timeout_ms)
+
+    def alerting_agent(self, user_id: str) -> Participant | None:
+        for p in self._active(Purpose.AGENT):
+            if p.user_id == user_id and p.state is State.ALERTING:
+                return p
+        return None
+
+    def end_offer(self, user_id: str, now_ms: int, disconnect_type: str) -> Participant | None:
+        """An offer that was not accepted: declined (`client`), timed out (`timeout`) or
+        withdrawn (`system`)."""
+        p = self.alerting_agent(user_id)
+        if p is not None:
+            _end(p, now_ms, disconnect_type)
+        return p
+
+    def connect_agent(self, user_id: str, now_ms: int) -> Participant:
+        p = self.alerting_agent(user_id)
+        if p is None:
+            raise Conflict(f"conversation {self.id} is not alerting for user {user_id}")
+        p.state, p.connected_ms = State.CONNECTED, now_ms
+        for acd in self._active(Purpose.ACD):
+            _end(acd, now_ms, "transfer")
+        return p
+
+    def leave_agents(self, now_ms: int, disconnect_type: str = "transfer") -> None:
+        """A transfer takes the conversation away from whoever had it."""
+        for p in self._active(Purpose.AGENT):
+            _end(p, now_ms, disconnect_type)
+
 
 def _end(p: Participant, now_ms: int, disconnect_type: str) -> None:
     p.state = State.DISCONNECTED
     p.end_ms = now_ms
     p.disconnect_type = disconnect_type
+
+
+def start_inbound(*, org_id: str, org_address: str, customer_address: str,
+                  now_ms: int) -> Conversation:
+    """A customer texted one of our numbers: the conversation starts with them alone."""
+    conv = Conversation(id=new_id(), org_id=org_id, start_ms=now_ms,
+                        customer_address=customer_address, org_address=org_address,
+                        originating_direction="inbound")
+    conv.participants.append(Participant(
+        id=new_id(), conversation_id=conv.id, purpose=Purpose.CUSTOMER, state=State.CONNECTED,
+        communication_id=new_id(), direction="inbound", start_ms=now_ms, connected_ms=now_ms,
+        address=customer_address, from_address=customer_address, to_address=org_address,
+        name=customer_address))
+    return conv
 
 
 def start_outbound(*, org_id: str, org_address: str, customer_address: str, now_ms: int,

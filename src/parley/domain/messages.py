@@ -65,6 +65,8 @@ class Message:
     provider_message_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    inbound_key: str | None = None
+    """`carrier:carrier message id` of an inbound text: a carrier's retry is stored once."""
 
 
 def outbound_message(*, id: str, org_id: str, conversation_id: str, participant_id: str,
@@ -76,3 +78,14 @@ def outbound_message(*, id: str, org_id: str, conversation_id: str, participant_
         text=text, status=MessageStatus.QUEUED, segment_count=info.segment_count,
         encoding=info.encoding.value, created_ms=now_ms, status_ms=now_ms, carrier=carrier,
         user_id=user_id)
+
+
+def inbound_message(*, id: str, org_id: str, conversation_id: str, participant_id: str,
+                    from_address: str, to_address: str, text: str, info: TextInfo,
+                    now_ms: int, carrier: str, inbound_key: str) -> Message:
+    return Message(
+        id=id, org_id=org_id, conversation_id=conversation_id, participant_id=participant_id,
+        direction=Direction.INBOUND, from_address=from_address, to_address=to_address,
+        text=text, status=MessageStatus.RECEIVED, segment_count=info.segment_count,
+        encoding=info.encoding.value, created_ms=now_ms, status_ms=now_ms, carrier=carrier,
+        inbound_key=inbound_key)

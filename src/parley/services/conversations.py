@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from parley.domain.access import Permission, Principal, Role
+from parley.domain.agents import WrapupCode
 from parley.domain.conversations import (
     Conversation,
     Participant,
@@ -17,16 +16,21 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, outbound_message
 from parley.domain.phone import parse_e164
+from parley.domain.queues import Queue, WrapupPrompt
 from parley.domain.sms_text import check_sendable
+from parley.services.events import conversation_event, conversation_topics
 from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.ports import (
     Clock,
+    EventBus,
     MessageStore,
     OutboxEntry,
+    Router,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from parley.services.sending import OutboxSender
+from parley.services.views import ConversationView, build_view
 
 SUPPORTED_MESSENGER_TYPES = ("sms",)
 KNOWN_MESSENGER_TYPES = ("sms", "open", "whatsapp", "webmessaging", "apple")
@@ -41,32 +45,17 @@ def check_messenger_type(raw: object, field: str) -> None:
     raise InvalidInput(f"{field} must be 'sms' (got {raw!r})", field=field)
 
 
-@dataclass(slots=True)
-class ConversationView:
-    """A conversation with what the API shows beside it: its messages and display names."""
-
-    conversation: Conversation
-    messages: list[Message]
-    user_names: dict[str, str] = field(default_factory=dict)
-    queue_names: dict[str, str] = field(default_factory=dict)
-
-    def messages_of(self, p: Participant) -> list[Message]:
-        """The messages a participant's communication carries: those while it was on."""
-        if p.purpose is Purpose.CUSTOMER:
-            return self.messages
-        return [m for m in self.messages
-                if m.participant_id == p.id
-                or (m.created_ms >= p.start_ms and (p.end_ms is None or m.created_ms <= p.end_ms))]
-
-
 class ConversationService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, store: MessageStore,
-                 numbers: NumberDirectory, sender: OutboxSender) -> None:
+                 numbers: NumberDirectory, sender: OutboxSender, router: Router,
+                 bus: EventBus) -> None:
         self._uow = uow
         self._clock = clock
         self._store = store
         self._numbers = numbers
         self._sender = sender
+        self._router = router
+        self._bus = bus
 
     # -- starting ------------------------------------------------------------------------
 
@@ -226,7 +215,7 @@ class ConversationService:
             if conv is None:
                 raise NotFound(f"conversation {conversation_id} not found")
             self._check_visible(principal, conv)
-            return await self._view(uow, principal, conv)
+            return await build_view(uow, principal.org_id, conv)
 
     async def active(self, principal: Principal) -> list[ConversationView]:
         async with self._uow(read_only=True) as uow:
@@ -236,7 +225,7 @@ class ConversationService:
             else:
                 principal.require(Permission.VIEW_ALL_CONVERSATIONS)
                 convs = await uow.conversations.active_in_org(principal.org_id)
-            return [await self._view(uow, principal, c) for c in convs]
+            return [await build_view(uow, principal.org_id, c) for c in convs]
 
     async def message(self, principal: Principal, conversation_id: str,
                       message_id: str) -> Message:
@@ -257,45 +246,160 @@ class ConversationService:
         if principal.user_id is None or not conv.involves_user(principal.user_id):
             raise Forbidden(f"you are not a participant of conversation {conv.id}")
 
-    @staticmethod
-    async def _view(uow: UnitOfWork, principal: Principal,
-                    conv: Conversation) -> ConversationView:
-        users = await uow.users.many(principal.org_id,
-                                     [p.user_id for p in conv.participants if p.user_id])
-        queue_names = {}
-        for qid in {p.queue_id for p in conv.participants if p.queue_id}:
-            q = await uow.queues.get(principal.org_id, qid)
-            if q is not None:
-                queue_names[qid] = q.name
-        return ConversationView(
-            conversation=conv, messages=await uow.messages.in_conversation(conv.id),
-            user_names={uid: u.name for uid, u in users.items()}, queue_names=queue_names)
-
     # -- participant changes -------------------------------------------------------------
 
     async def update_participant(self, principal: Principal, conversation_id: str,
                                  participant_id: str, *, state: object,
                                  wrapup: Wrapup | None) -> None:
-        """PATCH a participant: `connected` (accept) or `disconnected` (leave, with wrap-up)."""
+        """PATCH a participant: accept an offer (`connected`), decline it or leave
+        (`disconnected`), and give the wrap-up - with the disconnect or afterwards."""
         if state not in (None, "connected", "disconnected"):
             raise InvalidInput(f"state '{state}' cannot be set here: use 'connected' to accept "
                                "or 'disconnected' to leave", field="state")
-        async with self._uow() as uow:
-            conv = await uow.conversations.get(principal.org_id, conversation_id)
-            if conv is None:
-                raise NotFound(f"conversation {conversation_id} not found")
+        org = principal.org_id
+        async with self._uow(read_only=True) as uow:
+            conv = await self._visible(uow, principal, conversation_id)
             p = conv.participant(participant_id)
             if p.user_id != principal.user_id:
-                principal.require(Permission.CONFIGURE)
-            if state == "disconnected":
-                conv.disconnect(participant_id, self._clock.now_ms(), wrapup=wrapup)
-            elif state == "connected":
-                if not p.is_active:
-                    raise Conflict(f"participant {participant_id} is disconnected")
-                if p.state is State.ALERTING:
-                    p.state = State.CONNECTED
-                    p.connected_ms = self._clock.now_ms()
-            if wrapup is not None and state != "disconnected":
+                principal.require(Permission.MANAGE_AGENTS)
+            queue = await uow.queues.get(org, p.queue_id) if p.queue_id else None
+            if wrapup is not None:
+                wrapup = await self._checked_wrapup(uow, org, queue, wrapup)
+        if p.state is State.ALERTING and p.user_id is not None and state is not None:
+            if state == "connected":
+                await self._router.accept(org, conversation_id, p.user_id)
+            else:
+                await self._router.decline(org, conversation_id, p.user_id)
+            return
+        if state == "connected":
+            if not p.is_active:
+                raise Conflict(f"participant {participant_id} is disconnected")
+            return
+        if state is None and wrapup is None:
+            raise InvalidInput("nothing to change: give state or wrapup", field="state")
+        finished = await self._leave(principal, conversation_id, participant_id,
+                                     leave=state == "disconnected", wrapup=wrapup,
+                                     prompt=None if queue is None else queue.wrapup_prompt)
+        if finished and self._router.is_routing(org, conversation_id):
+            await self._router.finish(org, conversation_id)
+        await self.publish(org, conversation_id)
+
+    async def _leave(self, principal: Principal, conversation_id: str, participant_id: str, *,
+                     leave: bool, wrapup: Wrapup | None, prompt: WrapupPrompt | None) -> bool:
+        """Disconnect and/or wrap up; True once the agent is done (capacity may be freed).
+
+        With a mandatory wrap-up prompt, an agent who leaves without a code is in after-call
+        work (`wrapupRequired`): the conversation still counts against their capacity until
+        they send the wrap-up.
+        """
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            conv = await self._visible(uow, principal, conversation_id)
+            p = conv.participant(participant_id)
+            if leave:
+                conv.disconnect(participant_id, now, wrapup=wrapup)
+                p.wrapup_required = (wrapup is None and p.purpose is Purpose.AGENT
+                                     and prompt in MANDATORY_PROMPTS)
+            else:
+                if p.is_active and p.state is not State.DISCONNECTED and wrapup is not None \
+                        and p.purpose is not Purpose.AGENT:
+                    raise InvalidInput("only an agent participant takes a wrap-up")
+                assert wrapup is not None
+                wrapup.end_ms = wrapup.end_ms or now
                 p.wrapup = wrapup
+                p.wrapup_required = False
             await uow.conversations.save(conv)
             await uow.commit()
+        return not p.wrapup_required and not p.is_active
+
+    @staticmethod
+    async def _checked_wrapup(uow: UnitOfWork, org_id: str, queue: Queue | None,
+                              wrapup: Wrapup) -> Wrapup:
+        if wrapup.code is None:
+            raise InvalidInput("wrapup.code is required (a wrap-up code id)", field="wrapup.code")
+        code = await uow.wrapup_codes.get(org_id, wrapup.code)
+        if code is None:
+            raise InvalidInput(f"wrap-up code {wrapup.code} not found", field="wrapup.code")
+        if queue is not None:
+            allowed = await uow.wrapup_codes.of_queue(queue.id)
+            if allowed and code.id not in {c.id for c in allowed}:
+                raise InvalidInput(f"wrap-up code '{code.name}' is not offered by queue "
+                                   f"'{queue.name}'", field="wrapup.code")
+        wrapup.name = code.name
+        return wrapup
+
+    async def wrapup_codes(self, principal: Principal, conversation_id: str,
+                           participant_id: str) -> list[WrapupCode]:
+        """The codes this participant may use: its queue's, else the organisation's."""
+        async with self._uow(read_only=True) as uow:
+            conv = await self._visible(uow, principal, conversation_id)
+            p = conv.participant(participant_id)
+            if p.queue_id is not None:
+                codes = await uow.wrapup_codes.of_queue(p.queue_id)
+                if codes:
+                    return codes
+            codes, _ = await uow.wrapup_codes.page(principal.org_id, page=1, size=500)
+            return codes
+
+    async def _visible(self, uow: UnitOfWork, principal: Principal,
+                       conversation_id: str) -> Conversation:
+        conv = await uow.conversations.get(principal.org_id, conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        self._check_visible(principal, conv)
+        return conv
+
+    async def transfer(self, principal: Principal, conversation_id: str, participant_id: str,
+                       *, queue_id: object, user_id: object = None) -> None:
+        """Blind transfer to another queue: the agent leaves, the conversation waits there."""
+        if user_id is not None and queue_id is None:
+            raise InvalidInput("transfer to a user is not supported yet; give queueId",
+                               field="userId")
+        if not isinstance(queue_id, str) or not queue_id:
+            raise InvalidInput("queueId is required", field="queueId")
+        async with self._uow(read_only=True) as uow:
+            conv = await self._visible(uow, principal, conversation_id)
+            p = conv.participant(participant_id)
+            if p.user_id != principal.user_id:
+                principal.require(Permission.MANAGE_AGENTS)
+            if not conv.is_active:
+                raise Conflict(f"conversation {conversation_id} is disconnected")
+            if await uow.queues.get(principal.org_id, queue_id) is None:
+                raise NotFound(f"queue {queue_id} not found", field="queueId")
+        await self._router.transfer(principal.org_id, conversation_id, queue_id)
+
+    async def publish(self, org_id: str, conversation_id: str) -> None:
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(org_id, conversation_id)
+            if conv is None:
+                return
+            view = await build_view(uow, org_id, conv)
+        body = conversation_event(view)
+        for topic in conversation_topics(view):
+            self._bus.publish(topic, body, org_id=org_id)
+
+    async def send_automatic(self, org_id: str, conversation_id: str, text: str) -> Message:
+        """A flow's reply: sent from the number the customer texted, by the flow."""
+        info = check_sendable(text, "sendResponse.text")
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(org_id, conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        sender = next((p for p in reversed(conv.participants)
+                       if p.purpose is Purpose.WORKFLOW and p.is_active), None)
+        if sender is None:
+            raise Conflict(f"conversation {conversation_id} has no flow to speak for it")
+        owner = await self._numbers.owner(conv.org_address)
+        if owner is None or owner.org_id != org_id:
+            raise Conflict(f"{conv.org_address} is no longer registered")
+        now = self._clock.now_ms()
+        message = outbound_message(
+            id=new_id(), org_id=org_id, conversation_id=conv.id, participant_id=sender.id,
+            from_address=conv.org_address, to_address=conv.customer_address, text=text,
+            info=info, now_ms=now, carrier=owner.carrier, user_id=None)
+        await self._accept(message, now)
+        return message
+
+
+MANDATORY_PROMPTS = frozenset({WrapupPrompt.MANDATORY, WrapupPrompt.MANDATORY_TIMEOUT,
+                               WrapupPrompt.MANDATORY_FORCED_TIMEOUT})

@@ -17,8 +17,10 @@ from parley.domain.access import Principal, Role
 from parley.domain.directory import GrantType
 from parley.domain.ids import new_id
 from parley.domain.numbers import PhoneNumberType, SmsNumber
+from parley.services.agents import AgentService
 from parley.services.credentials import hash_secret, new_password, new_token, verify_secret
 from parley.services.directory import DirectoryService
+from parley.services.flows import FlowService
 from parley.services.ports import Carrier, Clock, UnitOfWorkFactory
 from parley.services.queues import QueueService, QueueSettings
 
@@ -26,6 +28,36 @@ DEMO_ORG = "Parley Demo"
 ADMIN_EMAIL = "admin@demo.parley.test"
 AGENTS = (("Ada Agent", "ada@demo.parley.test"), ("Bob Agent", "bob@demo.parley.test"))
 DEMO_REDIRECTS = ("http://127.0.0.1:8080/", "http://localhost:8080/")
+DEMO_CAPACITY = 4
+
+DEMO_FLOW = """\
+name: Demo inbound
+description: Greets the customer, says whether we are open, and hands over to Support
+type: inboundshortmessage
+fallbackQueue: Support
+schedules:
+  businessHours:
+    timezone: America/Chicago
+    open: {mon-fri: "08:00-20:00", sat: "10:00-14:00"}
+start: greet
+actions:
+  greet:
+    sendResponse: {text: "Hi, thanks for texting Parley Demo!"}
+    next: hours
+  hours:
+    decision: {if: "isOpen('businessHours')", then: open, else: closed}
+  open:
+    sendResponse: {text: "An agent will be with you in a moment."}
+    next: toSupport
+  closed:
+    sendResponse:
+      text: >-
+        We are closed now (Mon-Fri 8-20, Sat 10-14 Chicago time);
+        an agent will reply when we open.
+    next: toSupport
+  toSupport:
+    transferToAcd: {queue: Support}
+"""
 
 
 @dataclass
@@ -36,11 +68,14 @@ class DemoResult:
 
 class DemoSeeder:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, directory: DirectoryService,
-                 queues: QueueService, carrier: Carrier, data_dir: Path) -> None:
+                 queues: QueueService, agents: AgentService, flows: FlowService,
+                 carrier: Carrier, data_dir: Path) -> None:
         self._uow = uow
         self._clock = clock
         self._directory = directory
         self._queues = queues
+        self._agents = agents
+        self._flows = flows
         self._carrier = carrier
         self._file = data_dir / "demo-credentials.json"
 
@@ -73,6 +108,12 @@ class DemoSeeder:
             sms_number_id=number.id))
         await self._queues.change_members(as_admin, queue.id, [a.id for a in agents],
                                           remove=False)
+        await self._agents.set_org_utilization(as_admin, DEMO_CAPACITY)
+        flow = await self._flows.create(as_admin, name="Demo inbound", description=None,
+                                        kind=None)
+        await self._flows.save_version(as_admin, flow.id, DEMO_FLOW)
+        await self._flows.publish(as_admin, flow.id)
+        await self._flows.set_route(as_admin, number.id, flow.id)
         script = await self._directory.add_client(
             org.id, name="Demo scripts", grant_types=[GrantType.CLIENT_CREDENTIALS],
             role=Role.ADMIN)
@@ -146,8 +187,10 @@ class DemoSeeder:
         agents = sorted((u for u in users if u.role is Role.AGENT), key=lambda u: u.email)
         script = next(c for c in clients if GrantType.CLIENT_CREDENTIALS in c.grant_types)
         browser = next(c for c in clients if GrantType.IMPLICIT in c.grant_types)
+        route = None if number is None else await self._route(org_id, number.id)
         return {
             "organization": {"id": org_id, "name": DEMO_ORG},
+            "flow": route,
             "users": {
                 "admin": {"id": admin.id, "email": admin.email, "password": saved[admin.id]},
                 "agents": [{"id": a.id, "name": a.name, "email": a.email,
@@ -162,3 +205,11 @@ class DemoSeeder:
                             "loopbackRedirects": browser.allow_loopback_redirects},
             },
         }
+
+    async def _route(self, org_id: str, number_id: str) -> dict[str, Any] | None:
+        async with self._uow(read_only=True) as uow:
+            flow_id, _, _ = await uow.flows.route_of(number_id)
+            flow = None if flow_id is None else await uow.flows.get(org_id, flow_id)
+        if flow is None:
+            return None
+        return {"id": flow.id, "name": flow.name, "publishedVersion": flow.published_version}

@@ -79,6 +79,10 @@ class NumberService:
         self._directory = directory
         self._default_carrier = default_carrier
 
+    async def owner(self, phone_number: str) -> NumberOwner | None:
+        """Which organisation (and carrier) a registered number belongs to."""
+        return await self._directory.owner(phone_number)
+
     def _carrier(self, name: str | None = None) -> Carrier:
         return self._carriers[name or self._default_carrier]
 

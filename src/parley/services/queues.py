@@ -11,7 +11,7 @@ from parley.domain.directory import User
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.queues import Queue, QueueMember, SkillEvaluationMethod, WrapupPrompt
-from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from parley.services.ports import Clock, RoutingListener, UnitOfWork, UnitOfWorkFactory
 
 MAX_MEMBERS_PER_CALL = 100
 
@@ -60,9 +60,11 @@ def _apply(q: Queue, s: QueueSettings, defaults: Queue) -> None:
 
 
 class QueueService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock,
+                 listener: RoutingListener) -> None:
         self._uow = uow
         self._clock = clock
+        self._listener = listener
 
     @staticmethod
     async def _check_refs(uow: UnitOfWork, principal: Principal, q: Queue) -> None:
@@ -85,6 +87,7 @@ class QueueService:
             await self._check_refs(uow, principal, q)
             await uow.queues.add(q)
             await uow.commit()
+        await self._listener.queue_changed(principal.org_id, q.id)
         return q
 
     async def replace(self, principal: Principal, queue_id: str,
@@ -102,6 +105,7 @@ class QueueService:
             q.modified_by = principal.user_id
             await uow.queues.update(q)
             await uow.commit()
+        await self._listener.queue_changed(principal.org_id, q.id)
         return q
 
     async def delete(self, principal: Principal, queue_id: str) -> None:
@@ -110,6 +114,7 @@ class QueueService:
             await self._require(uow, principal, queue_id)
             await uow.queues.delete(queue_id)
             await uow.commit()
+        await self._listener.queue_changed(principal.org_id, queue_id)
 
     async def get(self, principal: Principal, queue_id: str) -> Queue:
         principal.require(Permission.VIEW_CONFIGURATION)
@@ -160,6 +165,8 @@ class QueueService:
                                        "organisation", field="id")
                 changed = await uow.queues.add_members(queue_id, user_ids)
             await uow.commit()
+        for user_id in user_ids:
+            await self._listener.agent_changed(principal.org_id, user_id)
         return changed
 
     async def set_joined(self, principal: Principal, queue_id: str,
@@ -172,4 +179,6 @@ class QueueService:
                 if not await uow.queues.set_joined(queue_id, user_id, joined):
                     raise NotFound(f"user {user_id} is not a member of queue {queue_id}")
             await uow.commit()
+        for user_id, _ in changes:
+            await self._listener.agent_changed(principal.org_id, user_id)
 

@@ -34,7 +34,7 @@ from parley.store import tables as t
 # -- row mapping --------------------------------------------------------------------------
 
 
-def _fields(obj: Any, *names: str) -> dict[str, Any]:
+def fields_of(obj: Any, *names: str) -> dict[str, Any]:
     return {n: getattr(obj, n) for n in names}
 
 
@@ -84,7 +84,7 @@ def queue_from_row(r: RowMapping, members: int = 0, joined: int = 0) -> Queue:
 
 
 def queue_row(q: Queue) -> dict[str, Any]:
-    row = _fields(q, *_QUEUE_COLS)
+    row = fields_of(q, *_QUEUE_COLS)
     row["wrapup_prompt"] = q.wrapup_prompt.value
     row["skill_evaluation_method"] = q.skill_evaluation_method.value
     return row
@@ -92,13 +92,15 @@ def queue_row(q: Queue) -> dict[str, Any]:
 
 _PARTICIPANT_COLS = ("id", "conversation_id", "communication_id", "direction", "address",
                      "from_address", "to_address", "user_id", "queue_id", "client_id", "name",
-                     "start_ms", "connected_ms", "end_ms", "disconnect_type")
+                     "start_ms", "connected_ms", "end_ms", "disconnect_type",
+                     "wrapup_required", "alerting_timeout_ms")
 
 
 def participant_row(p: Participant) -> dict[str, Any]:
-    row = _fields(p, *_PARTICIPANT_COLS)
+    row = fields_of(p, *_PARTICIPANT_COLS)
     row["purpose"] = p.purpose.value
     row["state"] = p.state.value
+    row["attributes"] = p.attributes or None
     row["wrapup"] = None if p.wrapup is None else {
         "code": p.wrapup.code, "name": p.wrapup.name, "notes": p.wrapup.notes,
         "tags": p.wrapup.tags, "durationSeconds": p.wrapup.duration_seconds,
@@ -110,7 +112,7 @@ def participant_from_row(r: RowMapping) -> Participant:
     w = r["wrapup"]
     return Participant(
         **{c: r[c] for c in _PARTICIPANT_COLS}, purpose=Purpose(r["purpose"]),
-        state=State(r["state"]),
+        state=State(r["state"]), attributes=dict(r["attributes"] or {}),
         wrapup=None if w is None else Wrapup(
             code=w.get("code"), name=w.get("name"), notes=w.get("notes"),
             tags=list(w.get("tags") or []), duration_seconds=w.get("durationSeconds"),
@@ -122,7 +124,7 @@ _CONVERSATION_COLS = ("id", "org_id", "start_ms", "end_ms", "customer_address", 
 
 
 def conversation_row(c: Conversation) -> dict[str, Any]:
-    row = _fields(c, *_CONVERSATION_COLS)
+    row = fields_of(c, *_CONVERSATION_COLS)
     row["state"] = c.state.value
     return row
 
@@ -130,11 +132,11 @@ def conversation_row(c: Conversation) -> dict[str, Any]:
 _MESSAGE_COLS = ("id", "org_id", "conversation_id", "participant_id", "from_address",
                  "to_address", "text", "segment_count", "encoding", "carrier", "user_id",
                  "provider_message_id", "error_code", "error_message", "created_ms",
-                 "status_ms")
+                 "status_ms", "inbound_key")
 
 
 def message_row(m: Message) -> dict[str, Any]:
-    row = _fields(m, *_MESSAGE_COLS)
+    row = fields_of(m, *_MESSAGE_COLS)
     row["direction"] = m.direction.value
     row["status"] = m.status.value
     row["status_rank"] = m.status.rank
@@ -149,7 +151,7 @@ def message_from_row(r: RowMapping) -> Message:
 # -- repositories -------------------------------------------------------------------------
 
 
-class _Repo:
+class Repo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
@@ -164,7 +166,7 @@ class _Repo:
             select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one())
 
 
-class Organizations(_Repo):
+class Organizations(Repo):
     async def add(self, org: Organization, *, is_demo: bool = False) -> None:
         await self.conn.execute(insert(t.organizations).values(
             id=org.id, name=org.name, created_ms=org.created_ms, is_demo=is_demo))
@@ -178,10 +180,10 @@ class Organizations(_Repo):
         return None if r is None else org_from_row(r)
 
 
-class Users(_Repo):
+class Users(Repo):
     async def add(self, u: User) -> None:
         await self.conn.execute(insert(t.users).values(
-            **_fields(u, "id", "org_id", "name", "email", "password_hash", "state", "version",
+            **fields_of(u, "id", "org_id", "name", "email", "password_hash", "state", "version",
                       "created_ms"), role=u.role.value))
 
     async def get(self, org_id: str, user_id: str) -> User | None:
@@ -221,10 +223,10 @@ class Users(_Repo):
                                 .values(password_hash=password_hash))
 
 
-class Clients(_Repo):
+class Clients(Repo):
     async def add(self, c: OAuthClient) -> None:
         await self.conn.execute(insert(t.oauth_clients).values(
-            **_fields(c, "id", "org_id", "name", "secret_hash", "redirect_uris",
+            **fields_of(c, "id", "org_id", "name", "secret_hash", "redirect_uris",
                       "allow_loopback_redirects", "created_ms", "state"),
             grant_types=sorted(g.value for g in c.grant_types), role=c.role.value))
 
@@ -259,10 +261,10 @@ def _token(r: RowMapping | None) -> TokenRecord | None:
         created_ms=r["created_ms"], expires_ms=r["expires_ms"], refresh_hash=r["refresh_hash"])
 
 
-class Tokens(_Repo):
+class Tokens(Repo):
     async def add(self, token: TokenRecord) -> None:
         await self.conn.execute(insert(t.tokens).values(
-            **_fields(token, "id", "org_id", "client_id", "user_id", "created_ms",
+            **fields_of(token, "id", "org_id", "client_id", "user_id", "created_ms",
                       "expires_ms", "refresh_hash"),
             role=token.role.value, grant_type=token.grant_type.value))
 
@@ -290,7 +292,7 @@ class Tokens(_Repo):
 
     async def add_code(self, code: AuthorizationCode) -> None:
         await self.conn.execute(insert(t.authorization_codes).values(
-            **_fields(code, "id", "client_id", "user_id", "redirect_uri", "expires_ms",
+            **fields_of(code, "id", "client_id", "user_id", "redirect_uri", "expires_ms",
                       "code_challenge", "code_challenge_method")))
 
     async def take_code(self, code_id: str) -> AuthorizationCode | None:
@@ -303,10 +305,10 @@ class Tokens(_Repo):
         return AuthorizationCode(**dict(r))
 
 
-class Numbers(_Repo):
+class Numbers(Repo):
     async def add(self, n: SmsNumber) -> None:
         await self.conn.execute(insert(t.sms_numbers).values(
-            **_fields(n, *_NUMBER_COLS), phone_number_type=n.phone_number_type.value))
+            **fields_of(n, *_NUMBER_COLS), phone_number_type=n.phone_number_type.value))
 
     async def get(self, org_id: str, number_id: str) -> SmsNumber | None:
         r = await self._one(select(t.sms_numbers).where(
@@ -352,7 +354,7 @@ class Numbers(_Repo):
         return [r["name"] for r in rows]
 
 
-class Queues(_Repo):
+class Queues(Repo):
     def _with_counts(self) -> Any:
         m = t.queue_members
         members = (select(func.count()).where(m.c.queue_id == t.queues.c.id)
@@ -435,6 +437,11 @@ class Queues(_Repo):
             m.c.queue_id == queue_id, m.c.user_id.in_(list(user_ids))))
         return int(res.rowcount or 0)
 
+    async def memberships(self, user_id: str) -> list[tuple[str, bool]]:
+        m = t.queue_members
+        rows = await self._all(select(m.c.queue_id, m.c.joined).where(m.c.user_id == user_id))
+        return [(r["queue_id"], r["joined"]) for r in rows]
+
     async def set_joined(self, queue_id: str, user_id: str, joined: bool) -> bool:
         m = t.queue_members
         res = await self.conn.execute(update(m).where(
@@ -442,7 +449,7 @@ class Queues(_Repo):
         return bool(res.rowcount)
 
 
-class Conversations(_Repo):
+class Conversations(Repo):
     async def add(self, conv: Conversation) -> None:
         await self.conn.execute(insert(t.conversations).values(**conversation_row(conv)))
         await self.conn.execute(insert(t.participants),
@@ -478,10 +485,24 @@ class Conversations(_Repo):
     async def active_between(self, org_id: str, org_address: str,
                              customer_address: str) -> Conversation | None:
         c = t.conversations.c
+        if self.conn.dialect.name == "postgresql":
+            # Serialise finders of one thread until their transaction ends, so two racing
+            # starts cannot both see none and both insert (SQLite writers are serial already).
+            await self.conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(
+                f"{org_id}|{org_address}|{customer_address}"))))
         r = await self._one(select(c.id).where(
             c.org_id == org_id, c.org_address == org_address,
             c.customer_address == customer_address, c.state != State.DISCONNECTED.value)
             .order_by(c.start_ms.desc()))
+        return None if r is None else await self.get(org_id, r["id"])
+
+    async def latest_between(self, org_id: str, org_address: str,
+                             customer_address: str) -> Conversation | None:
+        """The newest conversation between a number and a customer, open or not (threading)."""
+        c = t.conversations.c
+        r = await self._one(select(c.id).where(
+            c.org_id == org_id, c.org_address == org_address,
+            c.customer_address == customer_address).order_by(c.start_ms.desc()).limit(1))
         return None if r is None else await self.get(org_id, r["id"])
 
     async def active_for_user(self, org_id: str, user_id: str) -> list[Conversation]:
@@ -504,7 +525,14 @@ class Conversations(_Repo):
         return [cv for cv in convs if cv is not None]
 
 
-class Messages(_Repo):
+class Messages(Repo):
+    async def add(self, m: Message) -> None:
+        await self.conn.execute(insert(t.messages).values(**message_row(m)))
+
+    async def by_inbound_key(self, key: str) -> Message | None:
+        r = await self._one(select(t.messages).where(t.messages.c.inbound_key == key))
+        return None if r is None else message_from_row(r)
+
     async def get(self, org_id: str, conversation_id: str, message_id: str) -> Message | None:
         r = await self._one(select(t.messages).where(
             t.messages.c.id == message_id, t.messages.c.org_id == org_id,

@@ -111,6 +111,9 @@ sms_numbers = Table(
     Column("modified_ms", BigInteger, nullable=False),
     Column("created_by", ID),
     Column("modified_by", ID),
+    Column("flow_id", ID),  # the inbound message route: which flow runs for texts to it
+    Column("route_modified_ms", BigInteger),
+    Column("route_modified_by", ID),
 )
 
 queues = Table(
@@ -153,6 +156,7 @@ conversations = Table(
     Column("customer_address", String(20), nullable=False),
     Column("org_address", String(20), nullable=False),
     Column("originating_direction", String(10), nullable=False),
+    Column("last_activity_ms", BigInteger),
     Index("ix_conversations_thread", "org_address", "customer_address", "state"),
 )
 
@@ -177,6 +181,9 @@ participants = Table(
     Column("end_ms", BigInteger),
     Column("disconnect_type", String(40)),
     Column("wrapup", JSON),
+    Column("wrapup_required", Boolean, nullable=False, default=False, server_default="0"),
+    Column("alerting_timeout_ms", Integer),
+    Column("attributes", JSON),
 )
 
 messages = Table(
@@ -201,6 +208,7 @@ messages = Table(
     Column("error_message", Text),
     Column("created_ms", BigInteger, nullable=False),
     Column("status_ms", BigInteger, nullable=False),
+    Column("inbound_key", String(160), unique=True),  # carrier:id, so a retry is stored once
 )
 
 outbox = Table(
@@ -213,4 +221,121 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_outbox_due", "next_attempt_ms"),
+)
+
+# -- inbound ACD messaging (migration 0002) ----------------------------------------------------
+
+agent_states = Table(
+    "agent_states", metadata,
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    _org(),
+    Column("presence", String(20), nullable=False),
+    Column("presence_message", Text),
+    Column("presence_ms", BigInteger, nullable=False),
+    Column("not_responding", Boolean, nullable=False, default=False),
+    Column("status_ms", BigInteger, nullable=False),
+    Column("message_capacity", Integer),  # NULL: the organisation's setting applies
+)
+
+org_settings = Table(
+    "org_settings", metadata,
+    Column("org_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("message_capacity", Integer, nullable=False),
+)
+
+skills = Table(
+    "skills", metadata,
+    Column("id", ID, primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_skills_org_name"),
+)
+
+user_skills = Table(
+    "user_skills", metadata,
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("skill_id", ID, ForeignKey("skills.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+    Column("proficiency", Float, nullable=False),
+)
+
+wrapup_codes = Table(
+    "wrapup_codes", metadata,
+    Column("id", ID, primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    Column("created_by", ID),
+    Column("modified_by", ID),
+    UniqueConstraint("org_id", "name", name="uq_wrapup_codes_org_name"),
+)
+
+queue_wrapup_codes = Table(
+    "queue_wrapup_codes", metadata,
+    Column("queue_id", ID, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True),
+    Column("code_id", ID, ForeignKey("wrapup_codes.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+flows = Table(
+    "flows", metadata,
+    Column("id", ID, primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("type", String(40), nullable=False),
+    Column("saved_yaml", Text),
+    Column("saved_version", Integer),
+    Column("published_version", Integer),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    Column("created_by", ID),
+    Column("modified_by", ID),
+    UniqueConstraint("org_id", "name", name="uq_flows_org_name"),
+)
+
+flow_versions = Table(
+    "flow_versions", metadata,
+    Column("id", ID, primary_key=True),
+    Column("flow_id", ID, ForeignKey("flows.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("yaml", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("created_by", ID),
+    Column("published_ms", BigInteger),
+    UniqueConstraint("flow_id", "version", name="uq_flow_versions_flow_version"),
+)
+
+flow_runs = Table(
+    "flow_runs", metadata,
+    Column("conversation_id", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("org_id", ID, nullable=False),
+    Column("flow_id", ID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("wait_until_ms", BigInteger, index=True),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+acd_interactions = Table(
+    "acd_interactions", metadata,
+    Column("conversation_id", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           primary_key=True),
+    _org(),
+    Column("queue_id", ID, nullable=False, index=True),
+    Column("state", String(20), nullable=False),  # waiting, alerting, connected
+    Column("priority", Integer, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("preferred_agent", ID),
+    Column("enqueued_ms", BigInteger, nullable=False),
+    Column("agent_id", ID),
+    Column("participant_id", ID),
+    Column("deadline_ms", BigInteger),
+    Column("declined_by", JSON, nullable=False),
 )

@@ -6,7 +6,10 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from parley.store.acd_repos import AcdInteractions
+from parley.store.agent_repos import Agents, Skills, WrapupCodes
 from parley.store.database import Database
+from parley.store.flow_repos import Flows
 from parley.store.repositories import (
     Clients,
     Conversations,
@@ -28,6 +31,11 @@ class SqlUnitOfWork:
     queues: Queues
     conversations: Conversations
     messages: Messages
+    agents: Agents
+    skills: Skills
+    wrapup_codes: WrapupCodes
+    acd: AcdInteractions
+    flows: Flows
 
     def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._engine = db.reader if read_only else db.writer
@@ -45,6 +53,11 @@ class SqlUnitOfWork:
         self.queues = Queues(conn)
         self.conversations = Conversations(conn)
         self.messages = Messages(conn)
+        self.agents = Agents(conn)
+        self.skills = Skills(conn)
+        self.wrapup_codes = WrapupCodes(conn)
+        self.acd = AcdInteractions(conn)
+        self.flows = Flows(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -10,7 +10,7 @@ from parley.domain.conversations import Participant as ParticipantEntity
 from parley.domain.conversations import Purpose
 from parley.domain.conversations import Wrapup as WrapupEntity
 from parley.domain.messages import Message as MessageEntity
-from parley.services.conversations import ConversationView
+from parley.services.views import ConversationView
 
 PROVIDER = "Parley"
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from parley.api.models.common import listing
+from parley.api.models.agents import WrapupCodeModel
+from parley.api.models.common import Model, listing
 from parley.api.models.conversations import (
     Conversation,
     CreateOutboundMessagingConversationRequest,
@@ -14,6 +15,7 @@ from parley.api.models.conversations import (
     MediaParticipantRequest,
     MessageConversation,
     MessageConversationEntityListing,
+    Wrapup,
     conversation_of,
     message_conversation_of,
 )
@@ -145,3 +147,51 @@ async def patch_participant(conversationId: str, participantId: str,
 async def get_conversation(conversationId: str, principal: CurrentPrincipal,
                            parley: App) -> Conversation:
     return conversation_of(await parley.conversations.view(principal, conversationId))
+
+
+class TransferRequest(Model):
+    queueId: str | None = None
+    userId: str | None = None
+    address: str | None = None
+    transferType: str | None = None
+
+
+@router.post("/api/v2/conversations/messages/{conversationId}/participants/{participantId}"
+             "/replace", status_code=202, response_class=Response,
+             summary="Transfer the conversation to another queue")
+async def post_replace(conversationId: str, participantId: str, body: TransferRequest,
+                       principal: CurrentPrincipal, parley: App) -> Response:
+    await parley.conversations.transfer(principal, conversationId, participantId,
+                                        queue_id=body.queueId, user_id=body.userId)
+    return Response(status_code=202)
+
+
+@router.post("/api/v2/conversations/{conversationId}/participants/{participantId}"
+             "/replace/queue", status_code=202, response_class=Response,
+             summary="Transfer the conversation to another queue")
+async def post_replace_queue(conversationId: str, participantId: str, body: TransferRequest,
+                             principal: CurrentPrincipal, parley: App) -> Response:
+    await parley.conversations.transfer(principal, conversationId, participantId,
+                                        queue_id=body.queueId)
+    return Response(status_code=202)
+
+
+@router.get("/api/v2/conversations/messages/{conversationId}/participants/{participantId}"
+            "/wrapupcodes", response_model=list[WrapupCodeModel],
+            summary="Wrap-up codes this participant may use (a bare array)")
+async def get_participant_wrapup_codes(conversationId: str, participantId: str,
+                                       principal: CurrentPrincipal,
+                                       parley: App) -> list[WrapupCodeModel]:
+    codes = await parley.conversations.wrapup_codes(principal, conversationId, participantId)
+    return [WrapupCodeModel.of(c) for c in codes]
+
+
+@router.post("/api/v2/conversations/messages/{conversationId}/participants/{participantId}"
+             "/communications/{communicationId}/wrapup", status_code=202,
+             response_class=Response, summary="Wrap up after the conversation (after-call work)")
+async def post_communication_wrapup(conversationId: str, participantId: str,
+                                    communicationId: str, body: Wrapup,
+                                    principal: CurrentPrincipal, parley: App) -> Response:
+    await parley.conversations.update_participant(principal, conversationId, participantId,
+                                                  state=None, wrapup=body.to_entity())
+    return Response(status_code=202)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from parley.api.formats import iso
 from parley.api.models.common import Model
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
-from parley.domain.errors import NotFound
+from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.phone import parse_e164
 
 router = genesys_router(tags=["Simulator"])
@@ -41,3 +43,31 @@ async def get_handset_messages(principal: CurrentPrincipal, parley: App, phone: 
         id=r.id, direction=r.direction, fromAddress=r.from_address, toAddress=r.to_address,
         text=r.text, status=r.status, time=iso(r.time_ms) or "", segmentCount=r.segment_count)
         for r in records])
+
+
+class InjectedText(Model):
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+    text: str | None = None
+
+
+class InjectedTextResult(Model):
+    id: str
+    """The carrier message id the simulator gave the text."""
+
+
+@router.post("/sim/v1/messages", response_model=InjectedTextResult,
+             summary="A simulated phone texts one of this organisation's numbers")
+async def post_handset_message(body: InjectedText, principal: CurrentPrincipal,
+                               parley: App) -> InjectedTextResult:
+    if parley.sim is None:
+        raise NotFound("the simulator carrier is not enabled on this server")
+    sender = parse_e164(body.from_, "from")
+    to = parse_e164(body.to, "to")
+    if not isinstance(body.text, str) or not body.text.strip():
+        raise InvalidInput("text is required", field="text")
+    owner = await parley.numbers.owner(to)
+    if owner is None or owner.org_id != principal.org_id:
+        raise InvalidInput(f"{to} is not an SMS number of this organisation", field="to")
+    return InjectedTextResult(id=await parley.sim.inject(principal.org_id, sender, to,
+                                                         body.text))

@@ -1,0 +1,379 @@
+"""Inbound texts: stored first, threaded into a conversation, then a flow and the ACD.
+
+Every carrier hands its mobile-originated texts to `InboundService.receive`. The text is
+stored (once per carrier message id, so a carrier's retry is not a second message) before
+anything else happens; only then does the conversation move on:
+
+- a reply to a conversation an agent is on reaches that agent;
+- an answer to a flow's askQuestion resumes that flow;
+- a new conversation (or one revived within the threading window) runs the number's
+  published inbound message flow, which ends in a transfer to a queue (or a disconnect);
+  a number with no route goes to the queue that uses it as its Outbound SMS Number.
+
+Texts from one customer to one number are handled one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from parley.domain.conversations import Conversation, start_inbound
+from parley.domain.errors import DomainError, NotFound
+from parley.domain.flows import (
+    CallData,
+    Disconnect,
+    FlowContext,
+    FlowDefinition,
+    FlowError,
+    FlowRun,
+    NoReply,
+    Reply,
+    ResumeInput,
+    RunStatus,
+    SendResponse,
+    SetParticipantData,
+    Step,
+    TransferToAcd,
+    WaitForInput,
+    resume,
+    start,
+)
+from parley.domain.ids import new_id
+from parley.domain.messages import inbound_message
+from parley.domain.phone import parse_e164
+from parley.domain.sms_text import analyse
+from parley.services.acd import AcdService
+from parley.services.conversations import ConversationService
+from parley.services.events import conversation_event, conversation_topics
+from parley.services.flows import FlowService
+from parley.services.numbers import NumberDirectory
+from parley.services.ports import (
+    Clock,
+    DataActions,
+    EventBus,
+    InboundSms,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from parley.services.views import build_view
+
+log = logging.getLogger(__name__)
+
+MAX_INBOUND_CHARACTERS = 10_000
+"""Reassembled multipart texts are longer than one SMS; this only bounds abuse."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    message_id: str
+    conversation_id: str
+    duplicate: bool = False
+
+
+class _Locks:
+    """One lock per (number, customer), forgotten when idle so the map stays small."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
+        self._keep = keep
+
+    def get(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+            while len(self._locks) > self._keep:
+                oldest, old = next(iter(self._locks.items()))
+                if old.locked():
+                    break
+                del self._locks[oldest]
+        return lock
+
+
+class InboundService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
+                 numbers: NumberDirectory, flows: FlowService, acd: AcdService,
+                 conversations: ConversationService, data: DataActions, *,
+                 threading_window_ms: int, poll_interval_s: float = 1.0) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bus = bus
+        self._numbers = numbers
+        self._flows = flows
+        self._acd = acd
+        self._conversations = conversations
+        self._data = data
+        self._window_ms = threading_window_ms
+        self._poll_s = poll_interval_s
+        self._locks = _Locks()
+        self._timer: asyncio.Task[None] | None = None
+        self.received = 0
+
+    async def start(self) -> None:
+        self._timer = asyncio.create_task(self._timeouts_forever(), name="flow-timeouts")
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+
+    # -- the entry point for every carrier ---------------------------------------------------
+
+    async def receive(self, sms: InboundSms) -> Received:
+        to = parse_e164(sms.to_address, "to")
+        customer = parse_e164(sms.from_address, "from")
+        if len(sms.text) > MAX_INBOUND_CHARACTERS:
+            raise DomainError(f"text has {len(sms.text)} characters; at most "
+                              f"{MAX_INBOUND_CHARACTERS} are accepted")
+        owner = await self._numbers.owner(to)
+        if owner is None:
+            raise NotFound(f"{to} is not a registered SMS number")
+        key = f"{sms.carrier}:{sms.carrier_message_id}"
+        async with self._locks.get((to, customer)):
+            stored = await self._store(sms, owner.org_id, to, customer, key)
+            if stored.duplicate:
+                return stored
+            self.received += 1
+            try:
+                await self._route(owner.org_id, stored.conversation_id, sms.text)
+            except Exception:
+                # The text is stored; a failed flow or queue must not lose it: put the
+                # conversation in front of people through the number's default queue.
+                log.exception("routing inbound text %s failed; using the default queue",
+                              stored.message_id)
+                await self._to_default_queue(owner.org_id, stored.conversation_id)
+            return stored
+
+    async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
+                     key: str) -> Received:
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            duplicate = await uow.messages.by_inbound_key(key)
+            if duplicate is not None:
+                return Received(duplicate.id, duplicate.conversation_id, duplicate=True)
+            conv = await uow.conversations.latest_between(org_id, to, customer)
+            fresh = conv is None or (not conv.is_active
+                                     and (conv.end_ms or 0) < now - self._window_ms)
+            if conv is None or fresh:
+                conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
+                                     now_ms=now)
+                await uow.conversations.add(conv)
+            else:
+                conv.reopen(now)
+                await uow.conversations.save(conv)
+            message = inbound_message(
+                id=new_id(), org_id=org_id, conversation_id=conv.id,
+                participant_id=conv.customer().id, from_address=customer, to_address=to,
+                text=sms.text, info=analyse(sms.text), now_ms=now, carrier=sms.carrier,
+                inbound_key=key)
+            await uow.messages.add(message)
+            await uow.commit()
+        return Received(message.id, conv.id)
+
+    # -- after storing: agent, flow or a new route ------------------------------------------
+
+    async def _route(self, org_id: str, conversation_id: str, text: str) -> None:
+        async with self._uow(read_only=True) as uow:
+            conv = await self._conversation(uow, org_id, conversation_id)
+            run = await uow.flows.run(conversation_id)
+        if run is not None:
+            flow_id, version, state = run
+            stored = FlowRun.from_dict(state)
+            if stored.status is RunStatus.WAITING_FOR_INPUT:
+                await self._resume(org_id, conv.id, flow_id, version, stored, Reply(text))
+                return
+        if self._acd.is_routing(org_id, conv.id) or \
+                any(p.is_active for p in conv.agents()):
+            await self._publish(org_id, conversation_id)
+            return
+        await self._start_routing(org_id, conv, text)
+
+    @staticmethod
+    async def _conversation(uow: UnitOfWork, org_id: str, conversation_id: str) -> Conversation:
+        conv = await uow.conversations.get(org_id, conversation_id)
+        if conv is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conv
+
+    async def _start_routing(self, org_id: str, conv: Conversation, text: str) -> None:
+        async with self._uow(read_only=True) as uow:
+            number = await uow.numbers.by_phone(conv.org_address)
+            flow_id = None if number is None else (await uow.flows.route_of(number.id))[0]
+            flow = None if flow_id is None else await uow.flows.get(org_id, flow_id)
+            definition = None
+            if flow is not None and flow.published_version is not None:
+                definition = await self._flows.definition(uow, org_id, flow.id,
+                                                          flow.published_version)
+        if flow is None or definition is None or flow.published_version is None:
+            await self._to_default_queue(org_id, conv.id)
+            return
+        now = self._clock.now_ms()
+        async with self._uow() as uow:
+            c = await self._conversation(uow, org_id, conv.id)
+            c.enter_flow(flow.name, now)
+            await uow.conversations.save(c)
+            await uow.commit()
+        customer = conv.customer()
+        step = start(definition, FlowContext(
+            message_text=text, customer_address=conv.customer_address,
+            now=datetime.fromtimestamp(now / 1000, tz=UTC),
+            participant_data=dict(customer.attributes)))
+        await self._carry_out(org_id, conv.id, flow.id, flow.published_version, definition,
+                              step)
+
+    async def _resume(self, org_id: str, conversation_id: str, flow_id: str, version: int,
+                      run: FlowRun, given: ResumeInput) -> None:
+        async with self._uow(read_only=True) as uow:
+            definition = await self._flows.definition(uow, org_id, flow_id, version)
+        if definition is None:
+            log.warning("flow %s v%d is gone; conversation %s goes to the default queue",
+                        flow_id, version, conversation_id)
+            await self._end_run(conversation_id)
+            await self._to_default_queue(org_id, conversation_id)
+            return
+        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
+        step = resume(definition, run, given, now=now)
+        await self._carry_out(org_id, conversation_id, flow_id, version, definition, step)
+
+    async def _carry_out(self, org_id: str, conversation_id: str, flow_id: str, version: int,
+                         definition: FlowDefinition, step: Step) -> None:
+        """Do what the flow asked, in order; data actions resume it until it waits or ends."""
+        while True:
+            follow: Step | None = None
+            for event in step.events:
+                if isinstance(event, SendResponse):
+                    await self._say(org_id, conversation_id, event.text)
+                elif isinstance(event, SetParticipantData):
+                    await self._set_data(org_id, conversation_id, event.key, event.value)
+                elif isinstance(event, CallData):
+                    result = await self._data.call(event)
+                    now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
+                    follow = resume(definition, step.run, result, now=now)
+                elif isinstance(event, TransferToAcd):
+                    await self._end_run(conversation_id)
+                    await self._transfer(org_id, conversation_id, event)
+                elif isinstance(event, Disconnect):
+                    await self._end_run(conversation_id)
+                    await self._disconnect(org_id, conversation_id)
+                elif isinstance(event, FlowError):
+                    log.warning("flow '%s' failed on conversation %s at %s: %s",
+                                definition.name, conversation_id, event.action, event.reason)
+                elif isinstance(event, WaitForInput):
+                    await self._save_run(org_id, conversation_id, flow_id, version, step.run,
+                                         self._clock.now_ms() + event.timeout_seconds * 1000)
+            if follow is None:
+                break
+            step = follow
+        if step.run.ended:
+            await self._end_run(conversation_id)
+
+    async def _say(self, org_id: str, conversation_id: str, text: str) -> None:
+        try:
+            await self._conversations.send_automatic(org_id, conversation_id, text)
+        except DomainError as e:
+            log.warning("flow reply on %s not sent: %s", conversation_id, e.message)
+
+    async def _set_data(self, org_id: str, conversation_id: str, key: str, value: str) -> None:
+        async with self._uow() as uow:
+            conv = await self._conversation(uow, org_id, conversation_id)
+            conv.customer().attributes[key] = value
+            await uow.conversations.save(conv)
+            await uow.commit()
+
+    async def _save_run(self, org_id: str, conversation_id: str, flow_id: str, version: int,
+                        run: FlowRun, wait_until_ms: int | None) -> None:
+        async with self._uow() as uow:
+            await uow.flows.put_run(conversation_id, org_id, flow_id, version, run.to_dict(),
+                                    wait_until_ms, self._clock.now_ms())
+            await uow.commit()
+
+    async def _end_run(self, conversation_id: str) -> None:
+        async with self._uow() as uow:
+            await uow.flows.end_run(conversation_id)
+            await uow.commit()
+
+    async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd) -> None:
+        async with self._uow(read_only=True) as uow:
+            queue = await uow.queues.by_name(org_id, event.queue)
+            skill_ids = []
+            for name in event.skills:
+                skill = await uow.skills.by_name(org_id, name)
+                if skill is not None:
+                    skill_ids.append(skill.id)
+            preferred = None
+            if event.preferred_agent:
+                agent = await uow.users.by_email(event.preferred_agent)
+                preferred = agent.id if agent is not None and agent.org_id == org_id else None
+        if queue is None:
+            log.warning("flow transfer to unknown queue '%s' on %s; default queue instead",
+                        event.queue, conversation_id)
+            await self._to_default_queue(org_id, conversation_id)
+            return
+        await self._acd.enqueue(org_id, conversation_id, queue.id, priority=event.priority,
+                                skills=skill_ids, preferred_agent=preferred)
+
+    async def _to_default_queue(self, org_id: str, conversation_id: str) -> None:
+        """No flow (or a broken one): the queue whose Outbound SMS Number was texted."""
+        async with self._uow(read_only=True) as uow:
+            conv = await self._conversation(uow, org_id, conversation_id)
+            queues, _ = await uow.queues.page(org_id, page=1, size=100_000)
+            number = await uow.numbers.by_phone(conv.org_address)
+        if self._acd.is_routing(org_id, conversation_id):
+            return
+        chosen = next((q for q in queues
+                       if number is not None and q.sms_number_id == number.id), None)
+        if chosen is None:
+            log.warning("no flow and no queue for texts to %s; conversation %s waits "
+                        "unrouted", conv.org_address, conversation_id)
+            await self._publish(org_id, conversation_id)
+            return
+        await self._acd.enqueue(org_id, conversation_id, chosen.id)
+
+    async def _disconnect(self, org_id: str, conversation_id: str) -> None:
+        async with self._uow() as uow:
+            conv = await self._conversation(uow, org_id, conversation_id)
+            conv.end(self._clock.now_ms(), disconnect_type="endpoint")
+            await uow.conversations.save(conv)
+            await uow.commit()
+        await self._publish(org_id, conversation_id)
+
+    async def _publish(self, org_id: str, conversation_id: str) -> None:
+        async with self._uow(read_only=True) as uow:
+            conv = await self._conversation(uow, org_id, conversation_id)
+            view = await build_view(uow, org_id, conv)
+        body = conversation_event(view)
+        for topic in conversation_topics(view):
+            self._bus.publish(topic, body, org_id=org_id)
+
+    # -- askQuestion timeouts ---------------------------------------------------------------
+
+    async def _timeouts_forever(self) -> None:
+        while True:
+            try:
+                await self.resume_due()
+            except Exception:
+                log.exception("resuming timed-out flow runs failed; will try again")
+            await asyncio.sleep(self._poll_s)
+
+    async def resume_due(self) -> int:
+        async with self._uow(read_only=True) as uow:
+            due = await uow.flows.due_runs(self._clock.now_ms())
+        for org_id, conversation_id in due:
+            async with self._uow(read_only=True) as uow:
+                conv = await uow.conversations.get(org_id, conversation_id)
+                run = await uow.flows.run(conversation_id)
+            if conv is None or run is None:
+                continue
+            async with self._locks.get((conv.org_address, conv.customer_address)):
+                flow_id, version, state = run
+                stored = FlowRun.from_dict(state)
+                if stored.status is RunStatus.WAITING_FOR_INPUT:
+                    await self._resume(org_id, conversation_id, flow_id, version, stored,
+                                       NoReply())
+        return len(due)
