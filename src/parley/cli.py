@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,9 +15,10 @@ import typer
 
 from parley.bootstrap import Parley, bootstrap, migrate_database
 from parley.config import Settings
-from parley.domain.access import Role
+from parley.domain.access import Principal, Role
 from parley.domain.directory import GrantType
-from parley.domain.errors import DomainError
+from parley.domain.errors import DomainError, NotFound
+from parley.domain.flows import FlowValidationError, Problem, Severity, parse_flow
 from parley.services.credentials import new_password
 from parley.services.demo import DemoSeeder
 
@@ -107,6 +109,9 @@ clients = typer.Typer(help="OAuth clients of an organisation.", no_args_is_help=
 app.add_typer(orgs, name="orgs")
 app.add_typer(users, name="users")
 app.add_typer(clients, name="clients")
+flows = typer.Typer(help="Inbound message flows (what Archy does for Genesys users).",
+                    no_args_is_help=True)
+app.add_typer(flows, name="flows")
 
 
 def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]],
@@ -123,6 +128,10 @@ def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]]
 
     try:
         result = asyncio.run(go())
+    except FlowValidationError as e:
+        for problem in e.problems:
+            typer.secho(f"error: {problem}", fg="red", err=True)
+        raise typer.Exit(1) from e
     except DomainError as e:
         typer.secho(f"error: {e.message}", fg="red", err=True)
         raise typer.Exit(1) from e
@@ -196,6 +205,91 @@ def clients_add(org: Annotated[str, typer.Option(help="organisation id")],
         return {"clientId": made.client.id, "clientSecret": made.secret,
                 "grants": sorted(g.value for g in made.client.grant_types),
                 "redirectUris": made.client.redirect_uris}
+
+    _run(_settings(), work, as_json)
+
+
+def _read_flow(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        typer.secho(f"cannot read {path}: {e}", fg="red", err=True)
+        raise typer.Exit(2) from e
+
+
+def _report(path: Path, problems: list[Problem]) -> None:
+    for p in problems:
+        where = f"{path}:{p.line}:{p.column}" if p.line is not None else str(path)
+        colour = "red" if p.severity is Severity.ERROR else "yellow"
+        typer.secho(f"{where}: {p.severity.value}: {p.path or 'flow'}: {p.message}",
+                    fg=colour, err=True)
+
+
+@flows.command("validate")
+def flows_validate(file: Annotated[Path, typer.Argument(help="the flow, as YAML")],
+                   org: Annotated[str | None, typer.Option(
+                       help="also check queue names against this organisation")] = None
+                   ) -> None:
+    """Check a flow file; every problem is printed as FILE:LINE:COLUMN."""
+    text = _read_flow(file)
+    known: set[str] | None = None
+    if org is not None:
+        async def names() -> set[str]:
+            parley = bootstrap(_settings())
+            try:
+                async with parley.uow(read_only=True) as uow:
+                    queues, _ = await uow.queues.page(org, page=1, size=100_000)
+                return {q.name for q in queues}
+            finally:
+                await parley.db.dispose()
+
+        known = asyncio.run(names())
+    try:
+        definition = parse_flow(text, known_queues=known)
+    except FlowValidationError as e:
+        _report(file, [*e.problems, *e.warnings])
+        typer.secho(f"{file}: {len(e.problems)} error(s)", fg="red", err=True)
+        raise typer.Exit(1) from e
+    _report(file, list(definition.warnings))
+    typer.echo(f"{file}: valid flow '{definition.name}' ({len(definition.actions)} actions, "
+               f"queues: {', '.join(sorted(definition.queues))})")
+
+
+@flows.command("publish")
+def flows_publish(file: Annotated[Path, typer.Argument(help="the flow, as YAML")],
+                  org: Annotated[str, typer.Option(help="organisation id")],
+                  route: Annotated[list[str] | None, typer.Option(
+                      help="also route this number's texts to the flow (repeatable)")] = None,
+                  as_json: JsonFlag = False) -> None:
+    """Create or update the flow named in the file, save it as a new version, publish it."""
+    text = _read_flow(file)
+
+    async def work(p: Parley) -> dict[str, Any]:
+        async with p.uow(read_only=True) as uow:
+            if await uow.orgs.get(org) is None:
+                raise NotFound(f"organisation {org} does not exist")
+            admin, _ = await uow.users.page(org, page=1, size=1000)
+            admins = [u for u in admin if u.role is Role.ADMIN]
+        acting = Principal(org_id=org, role=Role.ADMIN, client_id="parley-cli",
+                           user_id=admins[0].id if admins else None, token_id="",
+                           expires_at_ms=0)
+        name = parse_flow(text).name
+        async with p.uow(read_only=True) as uow:
+            existing = await uow.flows.by_name(org, name)
+        flow = existing or await p.flows.create(acting, name=name, description=None,
+                                                kind=None)
+        await p.flows.save_version(acting, flow.id, text)
+        version = await p.flows.publish(acting, flow.id)
+        routed = []
+        for number in route or []:
+            async with p.uow(read_only=True) as uow:
+                found = await uow.numbers.by_phone(number)
+            if found is None or found.org_id != org:
+                raise NotFound(f"{number} is not an SMS number of organisation {org}")
+            await p.flows.set_route(acting, found.id, flow.id)
+            routed.append(number)
+        return {"flowId": flow.id, "name": name, "publishedVersion": version.version,
+                "routed": routed}
 
     _run(_settings(), work, as_json)
 
