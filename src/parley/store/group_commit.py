@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,10 +59,22 @@ class Delete:
         return self.keys
 
 
-Write = Insert | Update | Delete
+@dataclass(frozen=True, slots=True)
+class Then:
+    """A step that must see the batch's other writes: it runs after them, in submission order,
+    in the same transaction (for read-then-write logic that must not race other batches)."""
+
+    step: Callable[[AsyncConnection], Awaitable[None]]
+
+    @property
+    def rows(self) -> Sequence[Any]:
+        return (self.step,)
 
 
-def _rank(w: Write) -> tuple[int, int, str]:
+Write = Insert | Update | Delete | Then
+
+
+def _rank(w: Insert | Update | Delete) -> tuple[int, int, str]:
     """Inserts parent-first, then updates, then deletes child-first; one group per shape."""
     rank = _TABLE_RANK[w.table.name]
     if isinstance(w, Insert):
@@ -75,7 +87,7 @@ def _rank(w: Write) -> tuple[int, int, str]:
 _update_cache: dict[tuple[str, str, str | None, tuple[str, ...]], Executable] = {}
 
 
-def _update_stmt(w: Update) -> Executable:
+def update_statement(w: Update) -> Executable:
     """UPDATE ... SET col = :col ... WHERE key = :_key [AND guard < :guard], cached by shape."""
     cols = tuple(sorted(c for c in w.rows[0] if c != f"_{w.key}"))
     cache_key = (w.table.name, w.key, w.only_if_lower, cols)
@@ -92,7 +104,11 @@ def _update_stmt(w: Update) -> Executable:
 async def apply_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
     """Run writes grouped by statement, in schema order, on an open transaction."""
     groups: dict[tuple[int, int, str], tuple[Write, list[Any]]] = {}
+    then: list[Then] = []
     for w in writes:
+        if isinstance(w, Then):
+            then.append(w)
+            continue
         if not w.rows:
             continue
         key = _rank(w)
@@ -105,9 +121,11 @@ async def apply_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
         if isinstance(w, Insert):
             await conn.execute(w.table.insert(), rows)
         elif isinstance(w, Update):
-            await conn.execute(_update_stmt(w), rows)
-        else:
+            await conn.execute(update_statement(w), rows)
+        elif isinstance(w, Delete):
             await conn.execute(delete(w.table).where(w.table.c[w.key].in_(rows)))
+    for t in then:
+        await t.step(conn)
 
 
 @dataclass(slots=True)

@@ -8,16 +8,26 @@ needs no read first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.conversations import Communication, Conversation, Participant
 from parley.domain.messages import Message, MessageStatus
 from parley.services.ports import DeliveryReport, OutboundSms, OutboxEntry, SubmitOutcome
 from parley.store import tables as t
 from parley.store.database import Database
-from parley.store.group_commit import Delete, GroupCommitter, Insert, Update, Write
+from parley.store.group_commit import (
+    Delete,
+    GroupCommitter,
+    Insert,
+    Then,
+    Update,
+    Write,
+    update_statement,
+)
 from parley.store.repositories import (
     conversation_row,
     load_communication,
@@ -82,6 +92,8 @@ class SqlMessageStore:
         writes: list[Write] = []
         if sent:
             writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
+            writes.append(Then(_early_receipts_for([str(r["provider_message_id"])
+                                                    for r in sent])))
         if failed:
             writes.append(Update(t.messages, "id", failed, only_if_lower="status_rank"))
         if retry:
@@ -92,13 +104,32 @@ class SqlMessageStore:
             await self._committer.commit(writes)
 
     async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None:
+        """Apply receipts; one whose submit response is not recorded yet (carriers do send
+        the receipt first sometimes) waits in `early_receipts` for it."""
         rows = [{"_provider_message_id": r.provider_message_id, "status": r.status.value,
                  "status_rank": r.status.rank, "status_ms": r.at_ms,
                  "error_code": r.error_code, "error_message": r.error_message}
                 for r in reports]
-        if rows:
-            await self._committer.commit([
-                Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")])
+        if not rows:
+            return
+
+        async def apply(conn: AsyncConnection) -> None:
+            ids = [r["_provider_message_id"] for r in rows]
+            known = set((await conn.execute(select(t.messages.c.provider_message_id).where(
+                t.messages.c.provider_message_id.in_(ids)))).scalars())
+            matched = [r for r in rows if r["_provider_message_id"] in known]
+            if matched:
+                await conn.execute(update_statement(_receipt_update(matched)), matched)
+            early = {r["_provider_message_id"]: r for r in rows
+                     if r["_provider_message_id"] not in known}
+            if early:
+                await conn.execute(delete(t.early_receipts).where(
+                    t.early_receipts.c.provider_message_id.in_(list(early))))
+                await conn.execute(insert(t.early_receipts), [
+                    {"provider_message_id": pid, **{k: v for k, v in r.items() if k[0] != "_"}}
+                    for pid, r in early.items()])
+
+        await self._committer.commit([Then(apply)])
 
     async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]:
         """Take over outbox rows whose lease ran out (retries, or a node that died)."""
@@ -127,3 +158,27 @@ class SqlMessageStore:
         async with self._db.writer.begin() as conn:
             res = await conn.execute(update(t.outbox).values(lease_until_ms=0))
         return int(res.rowcount or 0)
+
+
+def _receipt_update(rows: Sequence[dict[str, Any]]) -> Update:
+    return Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")
+
+
+def _early_receipts_for(provider_ids: list[str]) -> Callable[[AsyncConnection], Awaitable[None]]:
+    """After `sent` outcomes: apply any receipt that arrived before them."""
+
+    async def apply(conn: AsyncConnection) -> None:
+        e = t.early_receipts
+        found = (await conn.execute(select(e).where(
+            e.c.provider_message_id.in_(provider_ids)))).mappings().all()
+        if not found:
+            return
+        rows = [{"_provider_message_id": r["provider_message_id"], "status": r["status"],
+                 "status_rank": r["status_rank"], "status_ms": r["status_ms"],
+                 "error_code": r["error_code"], "error_message": r["error_message"]}
+                for r in found]
+        await conn.execute(update_statement(_receipt_update(rows)), rows)
+        await conn.execute(delete(e).where(e.c.provider_message_id.in_(
+            [r["provider_message_id"] for r in found])))
+
+    return apply

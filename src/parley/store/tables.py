@@ -339,3 +339,14 @@ acd_interactions = Table(
     Column("deadline_ms", BigInteger),
     Column("declined_by", JSON, nullable=False),
 )
+
+early_receipts = Table(
+    "early_receipts", metadata,
+    Column("provider_message_id", String(100), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("status_rank", Integer, nullable=False),
+    Column("status_ms", BigInteger, nullable=False),
+    Column("error_code", String(60)),
+    Column("error_message", Text),
+)
+"""Delivery receipts that arrived before the carrier's submit response was recorded."""
