@@ -1,0 +1,52 @@
+"""Queue settings are range-checked, with the Genesys field named in the error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parley.domain.errors import InvalidInput
+from parley.domain.queues import Queue
+
+
+def queue(**overrides: Any) -> Queue:
+    values: dict[str, Any] = {"id": "q-1", "org_id": "org-1", "name": "Support"}
+    values.update(overrides)
+    return Queue(**values)
+
+
+@pytest.mark.parametrize("overrides", [
+    pytest.param({}, id="defaults"),
+    pytest.param({"alerting_timeout_seconds": 7}, id="alerting-min"),
+    pytest.param({"alerting_timeout_seconds": 86_400}, id="alerting-max"),
+    pytest.param({"service_level_percentage": 0.0}, id="service-level-0"),
+    pytest.param({"service_level_percentage": 1.0}, id="service-level-1"),
+    pytest.param({"wrapup_timeout_ms": 1_000}, id="wrapup-timeout-min"),
+    pytest.param({"wrapup_timeout_ms": 3_600_000}, id="wrapup-timeout-max"),
+    pytest.param({"name": "x" * 200}, id="name-200"),
+])
+def test_valid_queue(overrides: dict[str, Any]) -> None:
+    queue(**overrides).validate()
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    pytest.param({"name": ""}, "name", id="name-empty"),
+    pytest.param({"name": "   "}, "name", id="name-blank"),
+    pytest.param({"name": "x" * 201}, "name", id="name-201"),
+    pytest.param({"alerting_timeout_seconds": 6}, "mediaSettings.message.alertingTimeoutSeconds",
+                 id="alerting-below"),
+    pytest.param({"alerting_timeout_seconds": 86_401},
+                 "mediaSettings.message.alertingTimeoutSeconds", id="alerting-above"),
+    pytest.param({"service_level_percentage": 1.01},
+                 "mediaSettings.message.serviceLevel.percentage", id="service-level-above"),
+    pytest.param({"service_level_percentage": -0.1},
+                 "mediaSettings.message.serviceLevel.percentage", id="service-level-below"),
+    pytest.param({"wrapup_timeout_ms": 999}, "acwSettings.timeoutMs", id="wrapup-below"),
+    pytest.param({"wrapup_timeout_ms": 3_600_001}, "acwSettings.timeoutMs", id="wrapup-above"),
+])
+def test_invalid_queue(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        queue(**overrides).validate()
+    assert caught.value.field == field
+    assert caught.value.message.startswith("queue name" if field == "name" else field)
