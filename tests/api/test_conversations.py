@@ -319,7 +319,7 @@ async def test_missing_queue_id_is_refused(http: httpx.AsyncClient, org: Tenant)
     (b'{"queueId": "q", "toAddress": ', ("not valid JSON",)),
     (b"not json at all", ("not valid JSON",)),
     (b"", ("request body is required",)),
-    (b'["sms"]', ("valid dictionary",)),
+    (b'["sms"]', ("must be a JSON object",)),
     (b'{"queueId": 5, "toAddress": "+13125550123", "toAddressMessengerType": "sms"}',
      ("queueId", "string")),
     (b'{"queueId": "q", "toAddress": "+13125550123", "toAddressMessengerType": "sms",'
@@ -622,7 +622,7 @@ async def test_invalid_participant_state_is_refused(http: httpx.AsyncClient, org
     (b'{"state": ', ("not valid JSON",)),
     (b'{"state": 7}', ("state", "string")),
     (b'{"state": "disconnected", "wrapup": "done"}', ("wrapup",)),
-    (b"[]", ("valid dictionary",)),
+    (b"[]", ("must be a JSON object",)),
     (b'{"state": "disconnected", "wrapup": {"notes": "\xff"}}', ("error parsing the body",)),
 ])
 async def test_malformed_participant_patch_is_a_400(http: httpx.AsyncClient, org: Tenant,

@@ -180,7 +180,8 @@ async def test_missing_grant_type(http: httpx.AsyncClient, org: Tenant) -> None:
 async def test_token_request_that_is_not_a_form(http: httpx.AsyncClient, org: Tenant) -> None:
     resp = await http.post("/oauth/token", json={"grant_type": "client_credentials"},
                            auth=(org.script_client_id, org.script_client_secret))
-    oauth_error(resp, 400, "unsupported_grant_type")
+    oauth_error(resp, 400, "invalid_request", "application/x-www-form-urlencoded",
+                "application/json")
 
 
 async def test_client_without_the_client_credentials_grant(
@@ -504,7 +505,7 @@ async def test_user_of_another_org_cannot_log_into_this_orgs_client(
             "client_id": org.browser_client_id, "redirect_uri": REDIRECT,
             "response_type": response_type, "state": "x",
             "username": stranger.user.email, "password": stranger.password})
-        assert resp.status_code == 400, resp.text
+        assert resp.status_code == 403, resp.text
         assert "location" not in resp.headers
         assert "belongs to another organisation" in resp.text
 

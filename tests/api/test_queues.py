@@ -398,7 +398,7 @@ async def test_more_than_100_members_at_once_is_400(parley: Parley, http: httpx.
     (b"[]", "at least one member"),
     (b"{", "not valid JSON"),
     (b'[{"id": ', "not valid JSON"),
-    (b'{"id": "x"}', "list"),
+    (b'{"id": "x"}', "must be a JSON array"),
     (b'[{"name": "no id"}]', "id"),
     (b'["just-an-id"]', "0"),
     (b"", "required"),

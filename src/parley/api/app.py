@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from parley import __version__
 from parley.api import errors
+from parley.api.models.common import ErrorBody
 from parley.api.routes import (
     agents,
     conversations,
@@ -90,6 +91,24 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
     return app
 
 
+def _errors_as_genesys(doc: dict[str, Any]) -> None:
+    """FastAPI documents a 422 on every validated route; Parley answers 400 ErrorBody."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(body.pop("$defs", {}))
+    schemas["ErrorBody"] = body
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    error = {"description": "Bad request: a Genesys ErrorBody naming what was wrong",
+             "content": {"application/json": {"schema": ref}}}
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", error)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+
+
 def _with_hot_schemas(app: FastAPI) -> None:
     """Add the msgspec structs of the hot endpoints to the generated OpenAPI document."""
     build = app.openapi
@@ -100,6 +119,7 @@ def _with_hot_schemas(app: FastAPI) -> None:
         doc = build()
         _, components = msgspec.json.schema_components(
             HOT_SCHEMAS, ref_template="#/components/schemas/{name}")
+        _errors_as_genesys(doc)
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for name, schema in components.items():
             schemas.setdefault(name, schema)  # keep the richer Pydantic EntityRef

@@ -80,6 +80,10 @@ def _describe(err: dict[str, Any]) -> tuple[str, str | None]:
             "error", err.get("msg", ""))), None
     if kind == "missing":
         return f"{where or 'the request body'} is required", where or None
+    if kind in ("model_attributes_type", "dict_type") and not where:
+        return "the request body must be a JSON object", None
+    if kind == "list_type" and not where:
+        return "the request body must be a JSON array, e.g. [{\"id\": \"...\"}]", None
     return (f"{where}: {err.get('msg')}" if where else str(err.get("msg"))), where or None
 
 

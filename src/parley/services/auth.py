@@ -241,6 +241,10 @@ class AuthService:
         if code_challenge is not None and (code_challenge_method or "plain") != "S256":
             raise InvalidInput("code_challenge_method must be S256",
                                field="code_challenge_method")
+        if code_challenge is None and client.secret_hash is None:
+            raise InvalidInput(f"'{client.name}' is a public client: the authorization code "
+                               "grant needs PKCE (code_challenge with method S256)",
+                               field="code_challenge")
         code = new_token()
         async with self._uow() as uow:
             await uow.tokens.add_code(AuthorizationCode(

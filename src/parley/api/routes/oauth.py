@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from parley.api.routing_class import genesys_router
 from parley.api.security import App
-from parley.domain.errors import DomainError, InvalidInput
+from parley.domain.errors import DomainError, Forbidden, InvalidInput, Unauthenticated
 from parley.services.auth import IssuedToken, OAuthError, parse_basic_auth
 from parley.web import TEMPLATES
 
@@ -32,6 +32,11 @@ def _token_response(issued: IssuedToken) -> JSONResponse:
 @router.post("/oauth/token", summary="Issue an access token (client credentials, "
              "authorization code with or without PKCE, refresh token)")
 async def token(request: Request, parley: App) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if content_type and not content_type.startswith(("application/x-www-form-urlencoded",
+                                                     "multipart/form-data")):
+        return _oauth_error(OAuthError("invalid_request", "the body must be "
+                                       f"application/x-www-form-urlencoded (got '{content_type}')"))
     try:
         form = await request.form()
     except Exception:
@@ -114,9 +119,9 @@ async def authorize_submit(request: Request, parley: App) -> Response:
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"))
     except DomainError as e:
-        return _page(request, status=401 if e.message.startswith("wrong") else 400,
-                     error=e.message, client_name=client.name, hidden=params,
-                     username=username)
+        status = {Unauthenticated: 401, Forbidden: 403}.get(type(e), 400)
+        return _page(request, status=status, error=e.message, client_name=client.name,
+                     hidden=params, username=username)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
 

@@ -23,7 +23,7 @@ from parley.api.paging import PageNumber, PageSize, check_page, descending, spli
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.domain.errors import InvalidInput
-from parley.services.queues import QueueSettings
+from parley.services.queues import MAX_MEMBERS_PER_CALL, QueueSettings
 
 router = genesys_router(tags=["Routing"])
 
@@ -182,6 +182,8 @@ async def post_queue_members(queueId: str, body: list[MemberRef], principal: Cur
               summary="Join or unjoin members ([{id, joined}])")
 async def patch_queue_members(queueId: str, body: list[MemberRef], principal: CurrentPrincipal,
                               parley: App) -> Response:
+    if len(body) > MAX_MEMBERS_PER_CALL:
+        raise InvalidInput(f"at most {MAX_MEMBERS_PER_CALL} members per request")
     changes = []
     for m in body:
         if m.joined is None:
