@@ -111,8 +111,9 @@ class NotificationHub:
                            "a new one with POST /api/v2/notifications/channels")
         if principal is not None and channel.principal.org_id != principal.org_id:
             raise NotFound(f"notification channel {channel_id} not found")
-        if principal is not None and channel.principal.user_id != principal.user_id and \
-                channel.principal.client_id != principal.client_id:
+        owner = channel.principal
+        if principal is not None and (owner.user_id != principal.user_id or (
+                owner.user_id is None and owner.client_id != principal.client_id)):
             raise Forbidden("this channel belongs to another token")
         return channel
 

@@ -126,6 +126,13 @@ class UserRoutingSkillPost(Model):
     proficiency: float | None = None
 
 
+class UserRoutingSkillPut(Model):
+    """PUT .../routingskills/{skillId} takes a UserRoutingSkill: the path names the skill."""
+
+    id: str | None = None
+    proficiency: float | None = None
+
+
 class UserSkillEntityListing(EntityListing[UserRoutingSkill]):
     pass
 

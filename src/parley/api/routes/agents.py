@@ -15,6 +15,7 @@ from parley.api.models.agents import (
     UserPresence,
     UserRoutingSkill,
     UserRoutingSkillPost,
+    UserRoutingSkillPut,
     UserSkillEntityListing,
     UtilizationRequest,
     UtilizationResponse,
@@ -198,15 +199,6 @@ async def post_user_skill(userId: str, body: UserRoutingSkillPost,
     return UserRoutingSkill.of(us, s)
 
 
-@router.put("/api/v2/users/{userId}/routingskills/{skillId}", response_model=UserRoutingSkill)
-async def put_user_skill(userId: str, skillId: str, body: UserRoutingSkillPost,
-                         principal: CurrentPrincipal, parley: App) -> UserRoutingSkill:
-    pairs = await parley.agents.set_user_skills(principal, userId,
-                                                [(skillId, body.proficiency)], replace=False)
-    us, s = next((us, s) for us, s in pairs if s.id == skillId)
-    return UserRoutingSkill.of(us, s)
-
-
 @router.delete("/api/v2/users/{userId}/routingskills/{skillId}", status_code=204,
                response_class=Response)
 async def delete_user_skill(userId: str, skillId: str, principal: CurrentPrincipal,
@@ -227,6 +219,16 @@ async def put_user_skills(userId: str, body: list[UserRoutingSkillPost],
                           principal: CurrentPrincipal, parley: App) -> UserSkillEntityListing:
     await parley.agents.set_user_skills(principal, userId, _pairs(body), replace=True)
     return await _user_skills(parley, principal, userId)
+
+
+# After the bulk routes, which it would shadow ("bulk" is no skill id).
+@router.put("/api/v2/users/{userId}/routingskills/{skillId}", response_model=UserRoutingSkill)
+async def put_user_skill(userId: str, skillId: str, body: UserRoutingSkillPut,
+                         principal: CurrentPrincipal, parley: App) -> UserRoutingSkill:
+    pairs = await parley.agents.set_user_skills(principal, userId,
+                                                [(skillId, body.proficiency)], replace=False)
+    us, s = next((us, s) for us, s in pairs if s.id == skillId)
+    return UserRoutingSkill.of(us, s)
 
 
 # -- wrap-up codes ------------------------------------------------------------------------

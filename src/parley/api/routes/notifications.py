@@ -163,7 +163,7 @@ async def channel_socket(websocket: WebSocket, channelId: str) -> None:
     try:
         while True:
             text = await websocket.receive_text()
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, AttributeError):  # not JSON / not an object
                 if json.loads(text).get("message") == "ping":
                     await websocket.send_text(json.dumps(
                         envelope("channel.metadata", {"message": "pong"})))
