@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from urllib.parse import urlencode
 
 import typer
@@ -50,6 +50,12 @@ async def _init(settings: Settings, demo: bool) -> dict[str, Any]:
         finally:
             await parley.db.dispose()
     return result
+
+
+def _unreachable(settings: Settings, e: OSError) -> NoReturn:
+    typer.secho(f"cannot reach the database ({settings.database_url}): {e}. Check "
+                "PARLEY_DATABASE_URL and that the server is running.", fg="red", err=True)
+    raise typer.Exit(1) from e
 
 
 def login_url(base: str, client_id: str, redirect_uri: str) -> str:
@@ -135,6 +141,8 @@ def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]]
     except DomainError as e:
         typer.secho(f"error: {e.message}", fg="red", err=True)
         raise typer.Exit(1) from e
+    except OSError as e:
+        _unreachable(settings, e)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
@@ -234,16 +242,26 @@ def flows_validate(file: Annotated[Path, typer.Argument(help="the flow, as YAML"
     text = _read_flow(file)
     known: set[str] | None = None
     if org is not None:
-        async def names() -> set[str]:
-            parley = bootstrap(_settings())
+        settings = _settings()
+
+        async def names() -> set[str] | None:
+            parley = bootstrap(settings)
             try:
                 async with parley.uow(read_only=True) as uow:
+                    if await uow.orgs.get(org) is None:
+                        return None
                     queues, _ = await uow.queues.page(org, page=1, size=100_000)
                 return {q.name for q in queues}
             finally:
                 await parley.db.dispose()
 
-        known = asyncio.run(names())
+        try:
+            known = asyncio.run(names())
+        except OSError as e:
+            _unreachable(settings, e)
+        if known is None:
+            typer.secho(f"error: organisation {org} does not exist", fg="red", err=True)
+            raise typer.Exit(1)
     try:
         definition = parse_flow(text, known_queues=known)
     except FlowValidationError as e:
@@ -273,7 +291,15 @@ def flows_publish(file: Annotated[Path, typer.Argument(help="the flow, as YAML")
         acting = Principal(org_id=org, role=Role.ADMIN, client_id="parley-cli",
                            user_id=admins[0].id if admins else None, token_id="",
                            expires_at_ms=0)
-        name = parse_flow(text).name
+        # Check the flow (queues included) and the numbers before changing anything.
+        name = (await p.flows.validate(acting, text)).name
+        targets = []
+        for number in route or []:
+            async with p.uow(read_only=True) as uow:
+                found = await uow.numbers.by_phone(number)
+            if found is None or found.org_id != org:
+                raise NotFound(f"{number} is not an SMS number of organisation {org}")
+            targets.append((number, found.id))
         async with p.uow(read_only=True) as uow:
             existing = await uow.flows.by_name(org, name)
         flow = existing or await p.flows.create(acting, name=name, description=None,
@@ -281,12 +307,8 @@ def flows_publish(file: Annotated[Path, typer.Argument(help="the flow, as YAML")
         await p.flows.save_version(acting, flow.id, text)
         version = await p.flows.publish(acting, flow.id)
         routed = []
-        for number in route or []:
-            async with p.uow(read_only=True) as uow:
-                found = await uow.numbers.by_phone(number)
-            if found is None or found.org_id != org:
-                raise NotFound(f"{number} is not an SMS number of organisation {org}")
-            await p.flows.set_route(acting, found.id, flow.id)
+        for number, number_id in targets:
+            await p.flows.set_route(acting, number_id, flow.id)
             routed.append(number)
         return {"flowId": flow.id, "name": name, "publishedVersion": version.version,
                 "routed": routed}

@@ -35,6 +35,11 @@ class SystemPresence(StrEnum):
         return str(uuid.uuid5(_PRESENCE_NS, self.value))
 
     @property
+    def event_name(self) -> str:
+        """The spelling of notification events: upper case with underscores (ON_QUEUE)."""
+        return "ON_QUEUE" if self is SystemPresence.ON_QUEUE else self.value.upper()
+
+    @property
     def label(self) -> str:
         return "On Queue" if self is SystemPresence.ON_QUEUE else self.value
 

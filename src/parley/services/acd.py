@@ -272,9 +272,9 @@ class AcdService:
         now = self._clock.now_ms()
         for org_id, engine in list(self._engines.items()):
             deadline = engine.next_deadline()
-            if deadline is None or deadline > now:
+            if (deadline is None or deadline > now) and not self._locks[org_id].locked():
                 continue
-            async with self._locks[org_id]:
+            async with self._locks[org_id]:  # waits for a tick in progress to be stored
                 await self._apply(org_id, engine.tick(now))
 
     # -- persisting and publishing decisions ------------------------------------------------

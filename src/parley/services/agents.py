@@ -23,6 +23,8 @@ from parley.domain.ids import new_id
 from parley.domain.times import iso
 from parley.services.ports import Clock, EventBus, RoutingListener, UnitOfWork, UnitOfWorkFactory
 
+MAX_PRESENCE_MESSAGE = 500
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingStatusView:
@@ -78,6 +80,9 @@ class AgentService:
                            message: str | None) -> AgentPresence:
         self._may_manage(principal, user_id)
         presence = presence_from(definition_id, system_presence)
+        if message is not None and len(message) > MAX_PRESENCE_MESSAGE:
+            raise InvalidInput(f"message is longer than {MAX_PRESENCE_MESSAGE} characters",
+                               field="message")
         p = AgentPresence(user_id=user_id, org_id=principal.org_id, presence=presence,
                           modified_ms=self._clock.now_ms(), message=message)
         async with self._uow() as uow:
@@ -91,7 +96,7 @@ class AgentService:
         self._bus.publish(f"v2.users.{user_id}.presence", {
             "source": "PURECLOUD", "primary": True, "message": message or "",
             "presenceDefinition": {"id": presence.definition_id,
-                                   "systemPresence": presence.value.upper()},
+                                   "systemPresence": presence.event_name},
             "modifiedDate": iso(p.modified_ms)}, org_id=principal.org_id)
         await self._listener.agent_changed(principal.org_id, user_id)
         return p

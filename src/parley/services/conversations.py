@@ -100,6 +100,7 @@ class ConversationService:
                                       queue_id=queue.id)
                 await uow.conversations.add(conv)
             await uow.commit()
+        await self.publish(principal.org_id, conv.id)
         return conv
 
     @staticmethod
@@ -282,7 +283,18 @@ class ConversationService:
                                      prompt=None if queue is None else queue.wrapup_prompt)
         if finished and self._router.is_routing(org, conversation_id):
             await self._router.finish(org, conversation_id)
+            await self._requeue_unattended(org, conversation_id, p.queue_id)
         await self.publish(org, conversation_id)
+
+    async def _requeue_unattended(self, org_id: str, conversation_id: str,
+                                  queue_id: str | None) -> None:
+        """The customer texted again while the agent was in after-call work: the text
+        reopened the conversation but found nobody, so it waits in the queue again."""
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(org_id, conversation_id)
+        if queue_id is not None and conv is not None and conv.is_active and not any(
+                q.is_active for q in conv.participants if q.purpose is not Purpose.CUSTOMER):
+            await self._router.transfer(org_id, conversation_id, queue_id)
 
     async def _leave(self, principal: Principal, conversation_id: str, participant_id: str, *,
                      leave: bool, wrapup: Wrapup | None, prompt: WrapupPrompt | None) -> bool:

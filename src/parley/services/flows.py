@@ -15,6 +15,8 @@ from parley.domain.numbers import SmsNumber
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 MAX_FLOW_BYTES = 256 * 1024
+MAX_NAME = 200
+"""What the store's name column holds (and what a flow's YAML `name` may be)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +49,15 @@ class FlowService:
         principal.require(Permission.CONFIGURE)
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name is required", field="name")
+        if len(name.strip()) > MAX_NAME:
+            raise InvalidInput(f"flow name is longer than {MAX_NAME} characters", field="name")
         now = self._clock.now_ms()
         flow = Flow(id=new_id(), org_id=principal.org_id, name=name.strip(),
                     type=_check_type(kind), created_ms=now, modified_ms=now,
                     description=description, created_by=principal.user_id,
                     modified_by=principal.user_id)
         async with self._uow() as uow:
-            if await uow.flows.by_name(principal.org_id, flow.name) is not None:
+            if await uow.flows.by_name(principal.org_id, flow.name, lock=True) is not None:
                 raise Conflict(f"a flow named '{flow.name}' already exists", field="name")
             await uow.flows.add(flow)
             await uow.commit()
@@ -64,9 +68,11 @@ class FlowService:
         principal.require(Permission.CONFIGURE)
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("name is required", field="name")
+        if len(name.strip()) > MAX_NAME:
+            raise InvalidInput(f"flow name is longer than {MAX_NAME} characters", field="name")
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id)
-            other = await uow.flows.by_name(principal.org_id, name.strip())
+            flow = await self._require(uow, principal, flow_id, lock=True)
+            other = await uow.flows.by_name(principal.org_id, name.strip(), lock=True)
             if other is not None and other.id != flow.id:
                 raise Conflict(f"a flow named '{name.strip()}' already exists", field="name")
             flow.name, flow.description = name.strip(), description
@@ -78,7 +84,7 @@ class FlowService:
     async def delete(self, principal: Principal, flow_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            await self._require(uow, principal, flow_id)
+            await self._require(uow, principal, flow_id, lock=True)
             routed = await uow.flows.numbers_routed_to(flow_id)
             if routed:
                 raise Conflict(f"the flow handles texts to {', '.join(routed)}; route those "
@@ -100,8 +106,9 @@ class FlowService:
                                         name=name, ids=ids)
 
     @staticmethod
-    async def _require(uow: UnitOfWork, principal: Principal, flow_id: str) -> Flow:
-        flow = await uow.flows.get(principal.org_id, flow_id)
+    async def _require(uow: UnitOfWork, principal: Principal, flow_id: str, *,
+                       lock: bool = False) -> Flow:
+        flow = await uow.flows.get(principal.org_id, flow_id, for_update=lock)
         if flow is None:
             raise NotFound(f"flow {flow_id} not found")
         return flow
@@ -129,10 +136,10 @@ class FlowService:
         definition = await self.validate(principal, text)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id)
+            flow = await self._require(uow, principal, flow_id, lock=True)
             if definition.name != flow.name:
                 flow.name = definition.name
-                other = await uow.flows.by_name(principal.org_id, flow.name)
+                other = await uow.flows.by_name(principal.org_id, flow.name, lock=True)
                 if other is not None and other.id != flow.id:
                     raise Conflict(f"a flow named '{flow.name}' already exists",
                                    field="name")
@@ -152,8 +159,8 @@ class FlowService:
         """Make a saved version the one routes run (the latest saved one by default)."""
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id)
-            number = version or flow.saved_version
+            flow = await self._require(uow, principal, flow_id, lock=True)
+            number = flow.saved_version if version is None else version
             if number is None:
                 raise Conflict(f"flow '{flow.name}' has no saved version to publish; save a "
                                "definition first")
@@ -225,7 +232,7 @@ class FlowService:
             if number is None:
                 raise NotFound(f"message recipient {number_id} not found")
             if flow_id is not None:
-                flow = await uow.flows.get(principal.org_id, flow_id)
+                flow = await uow.flows.get(principal.org_id, flow_id, for_update=True)
                 if flow is None:
                     raise InvalidInput(f"flow {flow_id} not found in this organisation",
                                        field="flow.id")

@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.agents import AgentPresence, Skill, SystemPresence, UserSkill, WrapupCode
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of
+from parley.store.repositories import Repo, fields_of, name_like
 
 
 class Agents(Repo):
@@ -115,8 +115,7 @@ class Skills(Repo):
                    ids: Sequence[str] = ()) -> tuple[list[Skill], int]:
         stmt = select(t.skills).where(t.skills.c.org_id == org_id)
         if name:
-            stmt = stmt.where(func.lower(t.skills.c.name).like(
-                name.replace("*", "%").lower()))
+            stmt = stmt.where(name_like(t.skills.c.name, name))
         if ids:
             stmt = stmt.where(t.skills.c.id.in_(ids))
         total = await self._count(stmt)
@@ -187,8 +186,7 @@ class WrapupCodes(Repo):
                    ids: Sequence[str] = ()) -> tuple[list[WrapupCode], int]:
         stmt = select(t.wrapup_codes).where(t.wrapup_codes.c.org_id == org_id)
         if name:
-            stmt = stmt.where(func.lower(t.wrapup_codes.c.name).like(
-                name.replace("*", "%").lower()))
+            stmt = stmt.where(name_like(t.wrapup_codes.c.name, name))
         if ids:
             stmt = stmt.where(t.wrapup_codes.c.id.in_(ids))
         total = await self._count(stmt)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.flow_catalog import Flow, FlowVersion
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of
+from parley.store.repositories import Repo, fields_of, name_like
 
 _FLOW_COLS = ("id", "org_id", "name", "type", "created_ms", "modified_ms", "description",
               "saved_yaml", "saved_version", "published_version", "created_by", "modified_by")
@@ -38,12 +38,20 @@ class Flows(Repo):
     async def delete(self, flow_id: str) -> None:
         await self.conn.execute(delete(t.flows).where(t.flows.c.id == flow_id))
 
-    async def get(self, org_id: str, flow_id: str) -> Flow | None:
-        r = await self._one(select(t.flows).where(t.flows.c.id == flow_id,
-                                                  t.flows.c.org_id == org_id))
+    async def get(self, org_id: str, flow_id: str, *,
+                  for_update: bool = False) -> Flow | None:
+        """`for_update` locks the row until the transaction ends (PostgreSQL; SQLite writers
+        are serial already), so read-modify-write changes of one flow cannot interleave."""
+        stmt = select(t.flows).where(t.flows.c.id == flow_id, t.flows.c.org_id == org_id)
+        r = await self._one(stmt.with_for_update() if for_update else stmt)
         return None if r is None else _flow(r)
 
-    async def by_name(self, org_id: str, name: str) -> Flow | None:
+    async def by_name(self, org_id: str, name: str, *, lock: bool = False) -> Flow | None:
+        """`lock` serialises claims of one name (any case) until the transaction ends, so two
+        racing creates or renames cannot both see it free (SQLite writers are serial already)."""
+        if lock and self.conn.dialect.name == "postgresql":
+            await self.conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(
+                f"flow-name|{org_id}|{name.lower()}"))))
         r = await self._one(select(t.flows).where(
             t.flows.c.org_id == org_id, func.lower(t.flows.c.name) == name.lower()))
         return None if r is None else _flow(r)
@@ -55,7 +63,7 @@ class Flows(Repo):
         if types:
             stmt = stmt.where(func.lower(t.flows.c.type).in_([x.lower() for x in types]))
         if name:
-            stmt = stmt.where(func.lower(t.flows.c.name).like(name.replace("*", "%").lower()))
+            stmt = stmt.where(name_like(t.flows.c.name, name))
         if ids:
             stmt = stmt.where(t.flows.c.id.in_(ids))
         total = await self._count(stmt)

@@ -148,6 +148,12 @@ def message_from_row(r: RowMapping) -> Message:
                    status=MessageStatus(r["status"]))
 
 
+def name_like(column: Any, pattern: str) -> Any:
+    """Genesys name filters: `*` is the only wildcard; `%` and `_` are literal text."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(escaped.replace("*", "%"), escape="\\")
+
+
 # -- repositories -------------------------------------------------------------------------
 
 
@@ -327,8 +333,7 @@ class Numbers(Repo):
         c = t.sms_numbers.c
         stmt = select(t.sms_numbers).where(c.org_id == org_id)
         if contains:
-            stmt = stmt.where(c.phone_number.like(
-                "%" + contains.replace("*", "%").strip("%") + "%"))
+            stmt = stmt.where(name_like(c.phone_number, f"*{contains.strip('*')}*"))
         if types:
             stmt = stmt.where(c.phone_number_type.in_(types))
         if statuses:
@@ -394,13 +399,12 @@ class Queues(Repo):
                    ) -> tuple[list[Queue], int]:
         stmt = self._with_counts().where(t.queues.c.org_id == org_id)
         if name:
-            pattern = name.replace("*", "%")
-            stmt = stmt.where(func.lower(t.queues.c.name).like(pattern.lower()))
+            stmt = stmt.where(name_like(t.queues.c.name, name))
         if ids:
             stmt = stmt.where(t.queues.c.id.in_(ids))
         total = await self._count(select(t.queues.c.id).where(
             t.queues.c.org_id == org_id,
-            *([func.lower(t.queues.c.name).like(name.replace("*", "%").lower())] if name else []),
+            *([name_like(t.queues.c.name, name)] if name else []),
             *([t.queues.c.id.in_(ids)] if ids else [])))
         order = t.queues.c.name.desc() if descending else t.queues.c.name.asc()
         rows = await self._all(stmt.order_by(order).limit(size).offset((page - 1) * size))

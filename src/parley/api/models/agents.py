@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import StrictFloat, StrictInt
+
 from parley.api.formats import iso
 from parley.api.models.common import EntityListing, Model
 from parley.domain.agents import AgentPresence, Skill, SystemPresence, UserSkill, WrapupCode
@@ -64,7 +66,7 @@ class RoutingStatus(Model):
 
 
 class MediaUtilization(Model):
-    maximumCapacity: int | None = None
+    maximumCapacity: StrictInt | None = None
     interruptableMediaTypes: list[str] | None = None
     includeNonAcd: bool | None = None
 
@@ -123,14 +125,14 @@ class UserRoutingSkill(Model):
 
 class UserRoutingSkillPost(Model):
     id: str
-    proficiency: float | None = None
+    proficiency: StrictInt | StrictFloat | None = None
 
 
 class UserRoutingSkillPut(Model):
     """PUT .../routingskills/{skillId} takes a UserRoutingSkill: the path names the skill."""
 
     id: str | None = None
-    proficiency: float | None = None
+    proficiency: StrictInt | StrictFloat | None = None
 
 
 class UserSkillEntityListing(EntityListing[UserRoutingSkill]):

@@ -176,8 +176,8 @@ def _party_fields(view: ConversationView, p: ParticipantEntity) -> dict[str, Any
         "connectedTime": iso(p.connected_ms),
         "name": view.user_names.get(p.user_id or "", p.name),
         "purpose": p.purpose.value, "address": p.address,
-        "wrapupRequired": False if p.purpose is Purpose.AGENT else None,
-        "wrapup": Wrapup.of(p.wrapup),
+        "wrapupRequired": p.wrapup_required if p.purpose is Purpose.AGENT else None,
+        "wrapup": Wrapup.of(p.wrapup), "attributes": dict(p.attributes),
     }
 
 

@@ -73,6 +73,10 @@ WaitKey = tuple[int, int, int, str]
 # Alerting offer, and a queue's age index: (time, arrival order, interaction id).
 TimeKey = tuple[int, int, str]
 
+# How many available agents an ALL-skills pick looks at, longest idle first, before it
+# checks per skill profile instead (exact either way; this only bounds the cost).
+_WALK = 8
+
 _NONE = SkillEvaluationMethod.NONE
 _ALL = SkillEvaluationMethod.ALL
 _WAITING = InteractionState.WAITING
@@ -196,7 +200,9 @@ class Acd:
             self._queues[queue_id] = _Queue(queue_id, evaluation, alerting_timeout_ms)
             return out
         q.alerting_timeout_ms = alerting_timeout_ms
-        q.evaluation = evaluation
+        if q.evaluation is not evaluation:
+            q.evaluation = evaluation
+            self._drain(q, now_ms, out)
         return out
 
     def remove_queue(self, queue_id: str, now_ms: int) -> list[Decision]:
@@ -646,6 +652,13 @@ class Acd:
             if agent is not None and agent.key is not None and q.id in agent.joined and (
                     evaluation is _NONE or agent.profile.covers(required)):
                 return agent
+        if evaluation is _ALL and not declined:
+            # Usually one of the longest-idle few qualifies: walk them in order first.
+            agents = self._agents
+            found, settled = q.available.first_where(
+                lambda entry: agents[entry[2]].profile.covers(required), _WALK)
+            if settled:
+                return None if found is None else agents[found[2]]
         if evaluation is _NONE:
             first, fallback = q.available.first_not_in(declined)
             if first is None and exclude is not None:

@@ -14,7 +14,7 @@ so the leading elements are the sort key and the id breaks ties.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Container, Hashable, Iterator
+from collections.abc import Callable, Container, Hashable, Iterator
 from typing import Generic, TypeVar
 
 E = TypeVar("E", bound=tuple[object, ...])
@@ -102,6 +102,30 @@ class LazyHeap(Generic[E]):
         for entry in held:
             heapq.heappush(self._heap, entry)
         return found, first
+
+    def first_where(self, accept: Callable[[E], bool], limit: int) -> tuple[E | None, bool]:
+        """`(smallest live entry accepted, settled)`, looking at no more than `limit` entries.
+
+        `settled` is False only when `limit` entries were looked at and none was accepted:
+        the answer is then unknown, and the caller needs another way to find it.
+        """
+        held: list[E] = []
+        found: E | None = None
+        settled = True
+        while True:
+            top = self.peek()
+            if top is None:
+                break
+            if accept(top):
+                found = top
+                break
+            if len(held) + 1 >= limit:
+                settled = False
+                break
+            held.append(heapq.heappop(self._heap))
+        for entry in held:
+            heapq.heappush(self._heap, entry)
+        return found, settled
 
     def ordered(self) -> list[E]:
         """Every live entry, smallest first (O(n log n); for views and tests, not routing)."""
