@@ -367,10 +367,14 @@ class InboundService:
         for org_id, conversation_id in due:
             async with self._uow(read_only=True) as uow:
                 conv = await uow.conversations.get(org_id, conversation_id)
-                run = await uow.flows.run(conversation_id)
-            if conv is None or run is None:
+            if conv is None:
                 continue
             async with self._locks.get((conv.org_address, conv.customer_address)):
+                # Read under the lock: an answer (or another poller) may have resumed it.
+                async with self._uow(read_only=True) as uow:
+                    run = await uow.flows.run(conversation_id)
+                if run is None:
+                    continue
                 flow_id, version, state = run
                 stored = FlowRun.from_dict(state)
                 if stored.status is RunStatus.WAITING_FOR_INPUT:

@@ -143,7 +143,7 @@ class AgentView:
     on_queue: bool
     not_responding: bool
     idle_since_ms: int
-    alerting: tuple[str, ...]
+    alerting: tuple[str, ...]  # interaction ids, sorted
     connected: tuple[str, ...]
     joined_queues: frozenset[str]
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import count
 
 from parley.domain.acd.decisions import (
@@ -123,8 +124,8 @@ class _Agent:
     idle_since_ms: int
     on_queue: bool = False
     not_responding: bool = False
-    # Alerting and connected interaction ids, in the order they were given (a dict is an
-    # ordered set): lowering capacity withdraws the newest offers first.
+    # Alerting and connected interaction ids (a dict as an insertion-ordered set, so that
+    # the decisions a call reports come out in a reproducible order).
     active: dict[str, None] = field(default_factory=dict)
     joined: set[str] = field(default_factory=set)
     status: RoutingStatus = RoutingStatus.OFF_QUEUE
@@ -269,7 +270,7 @@ class Acd:
         """Create an agent (Off Queue) or change its message capacity and skills.
 
         Raising capacity or gaining skills may produce offers. Lowering capacity below the
-        active count withdraws the newest alerting offers; connected interactions are never
+        active count withdraws the alerting offers with the latest deadlines; connected interactions are never
         dropped, so such an agent just gets nothing new until enough of them finish.
         """
         profile_key = _profile_key(skills or {})
@@ -284,8 +285,10 @@ class Acd:
         if profile_key != agent.profile.key:
             self._release_profile(agent.profile)
             agent.profile = self._acquire(profile_key)
-        self._withdraw_over_capacity(agent, now_ms, out)
-        self._settle(agent, now_ms, out)
+        returned = self._withdraw_over_capacity(agent, out)
+        self._update(agent, out)
+        self._place_all(returned, now_ms, out)
+        self._serve(agent, now_ms, out)
         return out
 
     def remove_agent(self, agent_id: str, now_ms: int) -> list[Decision]:
@@ -421,7 +424,7 @@ class Acd:
                  preferred_agent: str | None = None) -> list[Decision]:
         """Blind transfer to a queue, from any state: the agent (if any) is freed and the
         conversation starts a new wait in the target queue (new age, no decline history).
-        Priority and skills are kept unless given.
+        Priority and skills are kept unless given; the preferred agent is the one given.
         """
         x = self._interaction(interaction_id)
         target = self._queue(queue_id)
@@ -514,21 +517,24 @@ class Acd:
                         priority: int = 0, skills: Iterable[str] = frozenset(),
                         preferred_agent: str | None = None,
                         declined_by: Iterable[str] = ()) -> None:
-        """Put a persisted waiting interaction back in its queue, without offering it."""
+        """Put a persisted waiting interaction back in its queue, without offering it.
+
+        Restore interactions in their original arrival order: it breaks ties between equal
+        priority and enqueue time.
+        """
         x = self._restored(interaction_id, queue_id, enqueued_ms, priority, skills,
-                           preferred_agent)
-        declined = set(declined_by)
-        x.declined_by = declined or None
+                           preferred_agent, declined_by)
         self._wait(self._queues[x.queue_id], x)
 
     def restore_alerting(self, interaction_id: str, queue_id: str, agent_id: str, *,
                          enqueued_ms: int, deadline_ms: int, priority: int = 0,
                          skills: Iterable[str] = frozenset(),
-                         preferred_agent: str | None = None) -> None:
+                         preferred_agent: str | None = None,
+                         declined_by: Iterable[str] = ()) -> None:
         """Put back an offer that was alerting; a deadline already past expires on `tick`."""
         agent = self._agent(agent_id)
         x = self._restored(interaction_id, queue_id, enqueued_ms, priority, skills,
-                           preferred_agent)
+                           preferred_agent, declined_by)
         x.state, x.agent_id, x.deadline_ms = _ALERTING, agent.id, deadline_ms
         agent.active[x.id] = None
         self._queues[x.queue_id].alerting.add(x.id)
@@ -537,23 +543,37 @@ class Acd:
 
     def restore_connected(self, interaction_id: str, queue_id: str, agent_id: str, *,
                           enqueued_ms: int, priority: int = 0,
-                          skills: Iterable[str] = frozenset()) -> None:
-        """Put back an interaction an agent had accepted (counted against its capacity)."""
+                          skills: Iterable[str] = frozenset(),
+                          preferred_agent: str | None = None,
+                          declined_by: Iterable[str] = ()) -> None:
+        """Put back an interaction an agent had accepted (counted against its capacity).
+
+        Its queue may have been removed since (connected interactions outlive their queue).
+        """
         agent = self._agent(agent_id)
-        x = self._restored(interaction_id, queue_id, enqueued_ms, priority, skills, None)
+        x = self._restored(interaction_id, queue_id, enqueued_ms, priority, skills,
+                           preferred_agent, declined_by, queue_required=False)
         x.state, x.agent_id = _CONNECTED, agent.id
         agent.active[x.id] = None
-        self._queues[x.queue_id].connected.add(x.id)
+        q = self._queues.get(x.queue_id)
+        if q is not None:
+            q.connected.add(x.id)
         self._update(agent, [])
 
     def rebalance(self, now_ms: int) -> list[Decision]:
-        """After restoring: withdraw offers beyond an agent's capacity, then make every offer
-        that is due, queue by queue in id order. Also safe to call at any time (it is a no-op
-        when nothing is due), at a cost proportional to the number of agents and queues.
+        """After restoring: withdraw offers that no longer hold (the agent is off queue, has
+        left the queue, or is over capacity), then make every offer that is due, queue by
+        queue in id order. Safe to call at any time (a no-op when nothing is due), at a cost
+        proportional to the number of agents and queues.
         """
         out: list[Decision] = []
         for agent_id in sorted(self._agents):
-            self._withdraw_over_capacity(self._agents[agent_id], now_ms, out)
+            agent = self._agents[agent_id]
+            lapsed = self._withdraw(agent, partial(_offer_lapsed, agent), out)
+            lapsed += self._withdraw_over_capacity(agent, out)
+            self._update(agent, out)
+            for x in lapsed:  # routed with everything else by the drains below
+                self._wait(self._queues[x.queue_id], x)
         for queue_id in sorted(self._queues):
             self._drain(self._queues[queue_id], now_ms, out)
         return out
@@ -565,8 +585,10 @@ class Acd:
 
     def agent(self, agent_id: str) -> AgentView:
         a = self._agent(agent_id)
-        alerting = tuple(i for i in a.active if self._interactions[i].state is _ALERTING)
-        connected = tuple(i for i in a.active if self._interactions[i].state is _CONNECTED)
+        alerting = tuple(sorted(i for i in a.active
+                                if self._interactions[i].state is _ALERTING))
+        connected = tuple(sorted(i for i in a.active
+                                 if self._interactions[i].state is _CONNECTED))
         return AgentView(a.id, a.status, a.capacity, dict(a.profile.skills), a.on_queue,
                          a.not_responding, a.idle_since_ms, alerting, connected,
                          frozenset(a.joined))
@@ -590,6 +612,10 @@ class Acd:
         return QueueView(q.id, q.evaluation, q.alerting_timeout_ms, len(q.by_age),
                          None if oldest is None else oldest[0], len(q.alerting),
                          len(q.connected), len(q.members), joined, by_status)
+
+    def members(self, queue_id: str) -> dict[str, bool]:
+        """The queue's members: agent id -> joined."""
+        return dict(self._queue(queue_id).members)
 
     def waiting(self, queue_id: str) -> list[str]:
         """The queue's waiting interaction ids in routing order (O(n log n): views, tests)."""
@@ -791,16 +817,18 @@ class Acd:
                 returned.append(x)
         return returned
 
-    def _withdraw_over_capacity(self, agent: _Agent, now_ms: int, out: list[Decision]) -> None:
+    def _withdraw_over_capacity(self, agent: _Agent, out: list[Decision]) -> list[_Interaction]:
+        """Withdraw the latest-deadline alerting offers beyond the agent's capacity (caller places)."""
         excess = len(agent.active) - agent.capacity
         if excess <= 0:
-            return
-        newest_alerting = [i for i in reversed(agent.active)
-                           if self._interactions[i].state is _ALERTING][:excess]
-        chosen = set(newest_alerting)
-        returned = self._withdraw(agent, lambda x: x.id in chosen, out)
-        self._update(agent, out)
-        self._place_all(returned, now_ms, out)
+            return []
+        alerting = [x for x in map(self._interactions.__getitem__, agent.active)
+                    if x.state is _ALERTING]
+        # The offers with the most time left go first: by deadline, which is persisted, so a
+        # restarted engine would choose the same ones.
+        alerting.sort(key=lambda x: (x.deadline_ms, x.order), reverse=True)
+        chosen = {x.id for x in alerting[:excess]}
+        return self._withdraw(agent, lambda x: x.id in chosen, out)
 
     def _leave(self, q: _Queue, agent: _Agent, now_ms: int, out: list[Decision]) -> None:
         self._unjoin_index(q, agent)
@@ -929,14 +957,21 @@ class Acd:
         return x
 
     def _restored(self, interaction_id: str, queue_id: str, enqueued_ms: int, priority: int,
-                  skills: Iterable[str], preferred_agent: str | None) -> _Interaction:
+                  skills: Iterable[str], preferred_agent: str | None,
+                  declined_by: Iterable[str], *, queue_required: bool = True) -> _Interaction:
         if interaction_id in self._interactions:
             raise Conflict(f"interaction {interaction_id} is already in the ACD")
-        q = self._queue(queue_id)
-        x = _Interaction(interaction_id, q.id, priority, frozenset(skills), preferred_agent,
-                         enqueued_ms, next(self._orders))
+        if queue_required:
+            self._queue(queue_id)
+        x = _Interaction(interaction_id, queue_id, priority, frozenset(skills), preferred_agent,
+                         enqueued_ms, next(self._orders), declined_by=set(declined_by) or None)
         self._interactions[x.id] = x
         return x
+
+
+def _offer_lapsed(agent: _Agent, x: _Interaction) -> bool:
+    """An offer (restored from storage) that could not be made now: withdraw it."""
+    return not agent.on_queue or x.queue_id not in agent.joined
 
 
 def _profile_key(skills: Mapping[str, int]) -> frozenset[tuple[str, int]]:
