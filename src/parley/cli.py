@@ -19,6 +19,7 @@ from parley.domain.access import Principal, Role
 from parley.domain.directory import GrantType
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.flows import FlowValidationError, Problem, Severity, parse_flow
+from parley.domain.phone import parse_e164
 from parley.services.credentials import new_password
 from parley.services.demo import DemoSeeder
 
@@ -294,7 +295,8 @@ def flows_publish(file: Annotated[Path, typer.Argument(help="the flow, as YAML")
         # Check the flow (queues included) and the numbers before changing anything.
         name = (await p.flows.validate(acting, text)).name
         targets = []
-        for number in route or []:
+        for raw in route or []:
+            number = parse_e164(raw, "--route")
             async with p.uow(read_only=True) as uow:
                 found = await uow.numbers.by_phone(number)
             if found is None or found.org_id != org:

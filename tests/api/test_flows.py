@@ -500,7 +500,7 @@ async def test_unknown_versions(http: httpx.AsyncClient, org: Tenant) -> None:
     flow = await create_flow(http, org, "Intake")
     base = f"{FLOWS}/{flow['id']}"
     assert_error(await http.get(f"{base}/latestconfiguration", headers=org.admin_headers),
-                 400, "has no saved definition yet")
+                 404, "has no saved definition yet")
     assert ok(await http.get(f"{base}/versions", headers=org.admin_headers))["total"] == 0
     await save(http, org, flow["id"], good_flow())
     for path in ("versions/2", "versions/2/configuration", "versions/0"):

@@ -25,6 +25,7 @@ from parley.domain.errors import (
     NotFound,
     Unauthenticated,
 )
+from parley.domain.flows import FlowValidationError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,16 @@ def domain_error_response(exc: DomainError) -> Response:
             break
     else:
         status, code = 400, "bad.request"
-    return error_response(status, exc.message, code=code, field=exc.field, params=exc.params)
+    response = error_response(status, exc.message, code=code, field=exc.field,
+                              params=exc.params)
+    if isinstance(exc, FlowValidationError):
+        # Every problem of the flow, not only the first, each with its path and line.
+        body = msgspec.json.decode(response.body)
+        body["details"] = [{"errorCode": code, "fieldName": p.path,
+                            "entityName": str(p)} for p in exc.problems]
+        response = Response(_encoder.encode(body), status_code=status,
+                            media_type="application/json")
+    return response
 
 
 def _describe(err: dict[str, Any]) -> tuple[str, str | None]:

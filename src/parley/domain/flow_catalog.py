@@ -22,6 +22,7 @@ class Flow:
     saved_yaml: str | None = None
     saved_version: int | None = None
     published_version: int | None = None
+    published_ms: int | None = None
     created_by: str | None = None
     modified_by: str | None = None
 

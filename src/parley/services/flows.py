@@ -4,7 +4,7 @@ message routes that tie each SMS number to one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import Conflict, InvalidInput, NotFound
@@ -169,11 +169,13 @@ class FlowService:
                 raise NotFound(f"flow '{flow.name}' has no version {number}")
             # Queues may have been renamed or deleted since it was saved: check again.
             parse_flow(found.yaml, known_queues=await self._queue_names(uow, principal.org_id))
-            flow.published_version = number
-            flow.modified_ms, flow.modified_by = self._clock.now_ms(), principal.user_id
+            now = self._clock.now_ms()
+            flow.published_version, flow.published_ms = number, now
+            flow.modified_ms, flow.modified_by = now, principal.user_id
             await uow.flows.update(flow)
+            await uow.flows.mark_published(flow.id, number, now)
             await uow.commit()
-        return found
+        return replace(found, published_ms=now)
 
     async def versions(self, principal: Principal, flow_id: str) -> list[FlowVersion]:
         principal.require(Permission.VIEW_CONFIGURATION)

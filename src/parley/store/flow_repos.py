@@ -13,7 +13,8 @@ from parley.store import tables as t
 from parley.store.repositories import Repo, fields_of, name_like
 
 _FLOW_COLS = ("id", "org_id", "name", "type", "created_ms", "modified_ms", "description",
-              "saved_yaml", "saved_version", "published_version", "created_by", "modified_by")
+              "saved_yaml", "saved_version", "published_version", "published_ms",
+              "created_by", "modified_by")
 _VERSION_COLS = ("id", "flow_id", "version", "yaml", "created_ms", "created_by",
                  "published_ms")
 
@@ -74,6 +75,11 @@ class Flows(Repo):
     async def add_version(self, v: FlowVersion) -> None:
         await self.conn.execute(insert(t.flow_versions).values(
             **fields_of(v, *_VERSION_COLS)))
+
+    async def mark_published(self, flow_id: str, version: int, now_ms: int) -> None:
+        v = t.flow_versions.c
+        await self.conn.execute(update(t.flow_versions).where(
+            v.flow_id == flow_id, v.version == version).values(published_ms=now_ms))
 
     async def versions(self, flow_id: str) -> list[FlowVersion]:
         rows = await self._all(select(t.flow_versions)

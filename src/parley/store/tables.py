@@ -292,6 +292,7 @@ flows = Table(
     Column("saved_yaml", Text),
     Column("saved_version", Integer),
     Column("published_version", Integer),
+    Column("published_ms", BigInteger),
     Column("created_ms", BigInteger, nullable=False),
     Column("modified_ms", BigInteger, nullable=False),
     Column("created_by", ID),

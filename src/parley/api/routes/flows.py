@@ -11,7 +11,7 @@ from parley.api.models.common import EntityListing, EntityRef, Model, listing
 from parley.api.paging import PageNumber, PageSize, check_page, split_list
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
-from parley.domain.errors import InvalidInput
+from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.flow_catalog import Flow, FlowVersion
 from parley.domain.flows import FlowValidationError
 from parley.domain.times import iso
@@ -42,7 +42,7 @@ class FlowVersionModel(Model):
                    type="PUBLISH" if published else "SAVE",
                    createdBy=EntityRef(id=v.created_by) if v.created_by else None,
                    dateCreated=v.created_ms,
-                   datePublished=iso(flow.modified_ms) if published and flow else None,
+                   datePublished=iso(v.published_ms),
                    selfUri=f"{FLOWS}/{v.flow_id}/versions/{v.version}")
 
 
@@ -65,7 +65,8 @@ class FlowModel(Model):
                 return None
             return FlowVersionModel.of(FlowVersion(
                 id=str(version), flow_id=f.id, version=version, yaml="",
-                created_ms=f.modified_ms), f)
+                created_ms=f.modified_ms,
+                published_ms=f.published_ms if version == f.published_version else None), f)
 
         return cls(id=f.id, name=f.name, description=f.description, type=f.type.upper(),
                    active=f.published_version is not None, publishedVersion=ref(
@@ -222,7 +223,7 @@ async def get_flow_version_configuration(flowId: str, versionId: str,
 async def get_flow_latest(flowId: str, principal: CurrentPrincipal, parley: App) -> Response:
     flow = await parley.flows.get(principal, flowId)
     if flow.saved_yaml is None:
-        raise InvalidInput(f"flow '{flow.name}' has no saved definition yet")
+        raise NotFound(f"flow '{flow.name}' has no saved definition yet")
     return Response(flow.saved_yaml, media_type="text/yaml")
 
 

@@ -270,8 +270,9 @@ class Acd:
         """Create an agent (Off Queue) or change its message capacity and skills.
 
         Raising capacity or gaining skills may produce offers. Lowering capacity below the
-        active count withdraws the alerting offers with the latest deadlines; connected interactions are never
-        dropped, so such an agent just gets nothing new until enough of them finish.
+        active count withdraws the alerting offers with the latest deadlines; connected
+        interactions are never dropped, so such an agent just gets nothing new until enough
+        of them finish.
         """
         profile_key = _profile_key(skills or {})
         _check_capacity(capacity)
@@ -818,7 +819,8 @@ class Acd:
         return returned
 
     def _withdraw_over_capacity(self, agent: _Agent, out: list[Decision]) -> list[_Interaction]:
-        """Withdraw the latest-deadline alerting offers beyond the agent's capacity (caller places)."""
+        """Withdraw alerting offers beyond the agent's capacity, latest deadline first (the
+        caller places them)."""
         excess = len(agent.active) - agent.capacity
         if excess <= 0:
             return []

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 01:36:28.114404
+Create Date: 2026-11-27 02:03:45.808350
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('saved_yaml', sa.Text(), nullable=True),
     sa.Column('saved_version', sa.Integer(), nullable=True),
     sa.Column('published_version', sa.Integer(), nullable=True),
+    sa.Column('published_ms', sa.BigInteger(), nullable=True),
     sa.Column('created_ms', sa.BigInteger(), nullable=False),
     sa.Column('modified_ms', sa.BigInteger(), nullable=False),
     sa.Column('created_by', sa.String(length=36), nullable=True),
