@@ -181,6 +181,9 @@ class Acd:
         self._profiles: dict[frozenset[tuple[str, int]], _Profile] = {}
         self._deadlines: LazyHeap[TimeKey] = LazyHeap()
         self._orders = count()
+        # Connected interactions whose queue does not exist (removed while they were
+        # connected, or restored so): a queue created with that id counts them again.
+        self._unqueued: dict[str, set[str]] = {}
 
     # ---------------------------------------------------------------- queues and members
 
@@ -198,7 +201,8 @@ class Acd:
         out: list[Decision] = []
         q = self._queues.get(queue_id)
         if q is None:
-            self._queues[queue_id] = _Queue(queue_id, evaluation, alerting_timeout_ms)
+            q = self._queues[queue_id] = _Queue(queue_id, evaluation, alerting_timeout_ms)
+            q.connected = self._unqueued.pop(queue_id, set())
             return out
         q.alerting_timeout_ms = alerting_timeout_ms
         if q.evaluation is not evaluation:
@@ -208,7 +212,8 @@ class Acd:
 
     def remove_queue(self, queue_id: str, now_ms: int) -> list[Decision]:
         """Delete a queue. Its waiting and alerting interactions are `Orphaned`; connected ones
-        stay with their agents (still counted against capacity) until finished or transferred.
+        stay with their agents (still counted against capacity) until finished or transferred,
+        and count toward a queue created again with the same id.
         """
         q = self._queue(queue_id)
         out: list[Decision] = []
@@ -229,6 +234,8 @@ class Acd:
                 agent = self._agents[agent_id]
                 agent.joined.discard(q.id)
                 freed.append(agent)
+        if q.connected:
+            self._unqueued[q.id] = q.connected
         del self._queues[q.id]
         for agent in freed:
             self._settle(agent, now_ms, out)
@@ -559,6 +566,8 @@ class Acd:
         q = self._queues.get(x.queue_id)
         if q is not None:
             q.connected.add(x.id)
+        else:
+            self._unqueued.setdefault(x.queue_id, set()).add(x.id)
         self._update(agent, [])
 
     def rebalance(self, now_ms: int) -> list[Decision]:
@@ -798,6 +807,10 @@ class Acd:
         if q is not None:
             q.alerting.discard(x.id)
             q.connected.discard(x.id)
+        elif (unqueued := self._unqueued.get(x.queue_id)) is not None:
+            unqueued.discard(x.id)
+            if not unqueued:
+                del self._unqueued[x.queue_id]
         x.agent_id, x.deadline_ms = None, None
         x.state = _WAITING
 

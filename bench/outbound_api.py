@@ -1,0 +1,830 @@
+"""Outbound API benchmark: HTTP "send this SMS" requests in, texts handed to the carrier out.
+
+`make bench` runs this. It starts its own `parley serve` on a free port with a fresh database
+(a temporary SQLite file, or with --postgres a database it creates and drops on
+127.0.0.1:5432), seeds the demo organisation, takes tokens and 64 agent conversations, and
+drives the two hot endpoints with wrk (bench/post.lua):
+
+  agentless  POST /api/v2/conversations/messages/agentless          (client-credentials token)
+  agent      POST /api/v2/conversations/messages/{id}/communications/{id}/messages  (agent)
+
+Per path: warm-up, then N timed runs; the table shows the median req/s with every run, and
+p50/p99 from wrk --latency of the median run. Any non-2xx response or socket error fails the
+bench. After each path's load it waits until the outbox has drained and checks in the
+database that every accepted text reached the carrier (sent or delivery-success, none
+queued, no outbox row left), and reports texts handed to the carrier per second over the
+whole path (accepted texts / time from load start until the last one left the outbox).
+
+--write replaces this store's generated section in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import http.client
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "post.lua"
+DOC = ROOT / "docs" / "performance.md"
+PARLEY = Path(sys.executable).parent / "parley"
+TEXT = "Your appointment is tomorrow at 10:00. Reply C to confirm."
+CONVERSATIONS = 64
+# 555-01xx numbers are reserved for fiction in the NANP and pass libphonenumber's validation.
+AGENT_CUSTOMERS = [f"+1312555{n:04d}" for n in range(101, 101 + CONVERSATIONS)]
+AGENTLESS_AREAS = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212")
+AGENTLESS_CUSTOMERS = [f"+1{a}55501{n:02d}" for a in AGENTLESS_AREAS for n in range(100)]
+DONE = ("sent", "delivery-success")
+
+
+def say(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class BenchError(Exception):
+    """A failed check: the bench prints it and exits 1."""
+
+
+# -- wrk -----------------------------------------------------------------------------------
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise BenchError("wrk is not installed. Install it with `sudo apt-get install -y wrk` "
+                         "(Debian/Ubuntu package `wrk`), then run the bench again.")
+    say("wrk is missing: installing the Debian package (apt-get install -y wrk)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+        say("apt-get install failed; running apt-get update and trying again")
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL,
+                       check=False)
+        subprocess.run(install, env=env, stdout=subprocess.DEVNULL, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchError("could not install wrk with apt-get; install the Debian package "
+                         "`wrk` by hand and run the bench again.")
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    out = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    first = (out.stdout or out.stderr).strip().splitlines()
+    name = first[0].split(" [")[0] if first else "wrk"
+    m = re.fullmatch(r"wrk debian/((\d+(?:\.\d+)*)\S*)", name)
+    return f"wrk {m.group(2)} (Debian {m.group(1)})" if m else name
+
+
+@dataclass
+class Run:
+    rps: float
+    requests: int
+    non2xx: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    server_cpu_s: float
+    wrk_cpu_s: float
+    db_cpu_s: float
+    machine_busy_s: float
+    wall_s: float
+
+    @property
+    def server_cores(self) -> float:
+        return self.server_cpu_s / self.wall_s
+
+    @property
+    def wrk_cores(self) -> float:
+        return self.wrk_cpu_s / self.wall_s
+
+    @property
+    def db_cores(self) -> float:
+        return self.db_cpu_s / self.wall_s
+
+    @property
+    def other_cores(self) -> float:
+        """Busy CPU that was not the server, wrk or PostgreSQL: the kernel, other programs."""
+        return max(0.0, (self.machine_busy_s - self.server_cpu_s - self.wrk_cpu_s
+                         - self.db_cpu_s) / self.wall_s)
+
+
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime of one process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_ticks() -> dict[int, int]:
+    """utime + stime (clock ticks) of every PostgreSQL server process, by PID."""
+    ticks: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            head, _, rest = (d / "stat").read_text().rpartition(")")
+            if head.endswith("(postgres"):
+                f = rest.split()
+                ticks[int(d.name)] = int(f[11]) + int(f[12])
+    return ticks
+
+
+def postgres_cpu_s(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU PostgreSQL used between two readings (backends that exited in between are lost)."""
+    total = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return max(0, total) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine spent not idle (all cores)."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    return (sum(parts[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(server_pid: int, limit_cores: float, timeout_s: float) -> float:
+    """Wait (bounded) until processes other than the server leave the CPU mostly idle.
+
+    On a shared 2-core machine a test suite running beside the bench halves its figures; the
+    bench waits for a quiet second, and the table shows what else was busy during each run.
+    Returns the busy cores of the last second sampled.
+    """
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while True:
+        cpu0, busy0 = proc_cpu_s(server_pid), machine_busy_s()
+        time.sleep(1)
+        other = (machine_busy_s() - busy0) - (proc_cpu_s(server_pid) - cpu0)
+        if other <= limit_cores or time.monotonic() >= deadline:
+            if other > limit_cores:
+                say(f"  the machine is still busy ({other:.2f} cores used by other processes); "
+                    "measuring anyway")
+            return other
+        if not told:
+            say(f"  other processes use {other:.2f} cores; waiting up to {timeout_s:g} s "
+                "for a quiet machine")
+            told = True
+
+
+def _with_nice(nice: int) -> Any:
+    """A preexec_fn that sets the child's nice value (None when there is nothing to change)."""
+    if nice == 0:
+        return None
+    return lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+class Wrk:
+    def __init__(self, exe: str, url: str, threads: int, connections: int,
+                 postgres: bool, nice: int) -> None:
+        self.exe = exe
+        self.nice = nice
+        self.postgres = postgres
+        self.url = url
+        self.threads = threads
+        self.connections = connections
+        self.proc: subprocess.Popen[str] | None = None
+
+    def run(self, requests_file: Path, seconds: float, server_pid: int) -> Run:
+        cmd = [self.exe, f"-t{self.threads}", f"-c{self.connections}", f"-d{seconds:g}s",
+               "--latency", "-s", str(LUA), self.url]
+        env = {**os.environ, "PARLEY_BENCH_REQUESTS": str(requests_file)}
+        db0 = postgres_ticks() if self.postgres else {}
+        cpu0, busy0, t0 = proc_cpu_s(server_pid), machine_busy_s(), time.monotonic()
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=_with_nice(self.nice))
+        try:
+            out, _ = self.proc.communicate(timeout=seconds + 60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        wall = time.monotonic() - t0
+        cpu1, busy1 = proc_cpu_s(server_pid), machine_busy_s()
+        db1 = postgres_ticks() if self.postgres else {}
+        kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child reaped
+        wrk_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+        rc, self.proc = self.proc.returncode, None
+        line = next((x for x in out.splitlines() if x.startswith("PARLEY_BENCH_JSON ")), None)
+        if rc != 0 or line is None:
+            raise BenchError(f"wrk failed (exit {rc}):\n{out}")
+        s = json.loads(line.split(" ", 1)[1])
+        return Run(rps=s["requests"] / (s["duration_us"] / 1e6), requests=s["requests"],
+                   non2xx=s["non2xx3xx"],
+                   socket_errors=s["connect"] + s["read"] + s["write"] + s["timeout"],
+                   p50_ms=s["p50_us"] / 1000, p99_ms=s["p99_us"] / 1000,
+                   server_cpu_s=cpu1 - cpu0, wrk_cpu_s=wrk_cpu, db_cpu_s=postgres_cpu_s(db0, db1),
+                   machine_busy_s=busy1 - busy0,
+                   wall_s=wall)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# -- HTTP helpers for the setup (stdlib only) ----------------------------------------------
+
+class Http:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def call(self, method: str, path: str, *, body: Any = None, form: dict[str, str] | None = None,
+             token: str | None = None, basic: tuple[str, str] | None = None,
+             timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+        headers: dict[str, str] = {}
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        elif form is not None:
+            data = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if basic:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                f"{basic[0]}:{basic[1]}".encode()).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def json(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        status, _, raw = self.call(method, path, **kw)
+        if status != expect:
+            raise BenchError(f"{method} {path} answered {status}, expected {expect}: "
+                             f"{raw[:500]!r}")
+        return json.loads(raw) if raw else None
+
+
+# -- the database under test ---------------------------------------------------------------
+
+class Store:
+    name: str
+    label: str
+    url: str
+
+    def setup(self) -> None: ...
+    def teardown(self) -> None: ...
+    def version(self) -> str: raise NotImplementedError
+    def renice_backends(self, nice: int) -> None: ...
+    def query(self, sql: str) -> list[tuple[Any, ...]]: raise NotImplementedError
+
+
+class SqliteStore(Store):
+    name, label = "sqlite", "SQLite"
+
+    def __init__(self, workdir: Path) -> None:
+        self.path = workdir / "parley.db"
+        self.url = f"sqlite+aiosqlite:///{self.path}"
+
+    def version(self) -> str:
+        return sqlite3.sqlite_version  # the server runs on this same interpreter
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            return list(conn.execute(sql).fetchall())
+        finally:
+            conn.close()
+
+
+class PostgresStore(Store):
+    name, label = "postgresql", "PostgreSQL"
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        u = urlsplit(admin_url)
+        self.dbname = f"parley_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.dsn = u._replace(path=f"/{self.dbname}").geturl()
+        self.url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+        self.created = False
+
+    @staticmethod
+    def _run(coro: Any) -> Any:
+        return asyncio.run(coro)
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+        conn = await asyncpg.connect(self.admin_url, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def setup(self) -> None:
+        try:
+            self._run(self._admin(f'CREATE DATABASE "{self.dbname}"'))
+        except OSError as e:
+            raise BenchError(f"cannot reach PostgreSQL at {self.admin_url}: {e}. Start it, or "
+                             "point --pg-url at one (user with CREATEDB).") from e
+        self.created = True
+
+    def teardown(self) -> None:
+        if self.created:
+            self._run(self._admin(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
+            self.created = False
+            say(f"dropped database {self.dbname}")
+
+    async def _query(self, sql: str) -> list[tuple[Any, ...]]:
+        import asyncpg
+        conn = await asyncpg.connect(self.dsn, timeout=10)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self._run(self._query(sql)))
+
+    def version(self) -> str:
+        return str(self.query("SHOW server_version")[0][0])
+
+    def renice_backends(self, nice: int) -> None:
+        """Give this database's server processes the same priority as the Parley server."""
+        for (pid,) in self.query("SELECT pid FROM pg_stat_activity "
+                                 f"WHERE datname = '{self.dbname}' AND pid <> pg_backend_pid()"):
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, int(pid), nice)
+
+
+# -- the server ----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, store: Store, workdir: Path, sim_delay_ms: int, nice: int) -> None:
+        self.nice = nice
+        self.port = free_port()
+        self.log_path = workdir / "server.log"
+        self.env = {**os.environ, "PARLEY_DATABASE_URL": store.url,
+                    "PARLEY_DATA_DIR": str(workdir), "PARLEY_LOG_LEVEL": "WARNING",
+                    "PARLEY_SIM_DELIVERY_DELAY_MS": str(sim_delay_ms)}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def init_demo(self) -> dict[str, Any]:
+        out = subprocess.run([str(PARLEY), "init", "--demo", "--json"], env=self.env,
+                             capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise BenchError(f"parley init --demo failed:\n{out.stdout}\n{out.stderr}")
+        return dict(json.loads(out.stdout))
+
+    def start(self) -> None:
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [str(PARLEY), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_with_nice(self.nice))
+        log.close()
+        http = Http(self.port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"the server exited ({self.proc.returncode}):\n{self.tail()}")
+            with contextlib.suppress(OSError):
+                if http.call("GET", "/healthz", timeout=2)[0] == 200:
+                    return
+            time.sleep(0.1)
+        raise BenchError(f"the server did not answer /healthz within 60 s:\n{self.tail()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            say(f"stopping the server (pid {self.proc.pid})")
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                say(f"the server did not stop in 15 s: killing pid {self.proc.pid}")
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+# -- the two paths -------------------------------------------------------------------------
+
+@dataclass
+class PathResult:
+    path: str
+    runs: list[Run] = field(default_factory=list)
+    warmup_requests: int = 0
+    accepted_http: int = 0
+    stored: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    handed_per_s: float = 0.0
+    load_s: float = 0.0
+    drain_after_load_s: float = 0.0
+
+    @property
+    def median(self) -> Run:
+        return sorted(self.runs, key=lambda r: r.rps)[len(self.runs) // 2]
+
+
+def setup_org(http: Http, demo: dict[str, Any]) -> dict[str, Any]:
+    script = demo["clients"]["script"]
+    tok = http.json("POST", "/oauth/token", form={"grant_type": "client_credentials"},
+                    basic=(script["clientId"], script["clientSecret"]))["access_token"]
+    agent = demo["users"]["agents"][0]
+    status, headers, raw = http.call("POST", "/oauth/authorize", form={
+        "client_id": demo["clients"]["browser"]["clientId"],
+        "redirect_uri": "http://127.0.0.1:9/cb", "response_type": "token",
+        "state": "bench", "username": agent["email"], "password": agent["password"]})
+    if status != 302:
+        raise BenchError(f"agent login answered {status}: {raw[:300]!r}")
+    agent_token = parse_qs(urlsplit(headers["location"]).fragment)["access_token"][0]
+    say(f"tokens ready; creating {CONVERSATIONS} conversations for {agent['email']}")
+    comms = []
+    for customer in AGENT_CUSTOMERS:
+        conv = http.json("POST", "/api/v2/conversations/messages", token=agent_token, body={
+            "queueId": demo["queue"]["id"], "toAddress": customer,
+            "toAddressMessengerType": "sms", "useExistingConversation": True})
+        view = http.json("GET", f"/api/v2/conversations/{conv['id']}", token=agent_token)
+        agent_part = next(p for p in view["participants"] if p.get("purpose") == "agent")
+        comms.append((conv["id"], agent_part["messages"][0]["id"]))
+    return {"script_token": tok, "agent_token": agent_token, "comms": comms,
+            "from": demo["smsNumber"]["phoneNumber"]}
+
+
+def write_requests(workdir: Path, path: str, org: dict[str, Any]) -> Path:
+    f = workdir / f"{path}.requests"
+    lines = []
+    if path == "agentless":
+        lines.append(org["script_token"])
+        for to in AGENTLESS_CUSTOMERS:
+            body = {"fromAddress": org["from"], "toAddress": to,
+                    "toAddressMessengerType": "sms", "textBody": TEXT}
+            lines.append("/api/v2/conversations/messages/agentless\t"
+                         + json.dumps(body, separators=(",", ":")))
+    else:
+        lines.append(org["agent_token"])
+        for conv_id, comm_id in org["comms"]:
+            lines.append(f"/api/v2/conversations/messages/{conv_id}/communications/{comm_id}"
+                         "/messages\t" + json.dumps({"textBody": TEXT}, separators=(",", ":")))
+    f.write_text("\n".join(lines) + "\n")
+    return f
+
+
+def check_one(http: Http, path: str, org: dict[str, Any]) -> None:
+    """One request by hand first: a clear error here beats 100,000 non-2xx from wrk."""
+    if path == "agentless":
+        url = "/api/v2/conversations/messages/agentless"
+        status, _, raw = http.call("POST", url, token=org["script_token"], body={
+            "fromAddress": org["from"], "toAddress": AGENTLESS_CUSTOMERS[0],
+            "toAddressMessengerType": "sms", "textBody": TEXT})
+    else:
+        conv_id, comm_id = org["comms"][0]
+        url = f"/api/v2/conversations/messages/{conv_id}/communications/{comm_id}/messages"
+        status, _, raw = http.call("POST", url, token=org["agent_token"],
+                                   body={"textBody": TEXT})
+    if not 200 <= status < 300:
+        raise BenchError(f"POST {url} answered {status}: {raw[:500]!r}")
+    time.sleep(0.01)  # so this one is not counted with the load (created_ms < load start)
+
+
+def phase_counts(store: Store, since_ms: int) -> tuple[dict[str, int], int, int]:
+    """Statuses of the messages created since `since_ms`, their newest status time, outbox size."""
+    rows = store.query("SELECT status, count(*), max(status_ms) FROM messages "
+                       f"WHERE created_ms >= {since_ms} AND direction = 'outbound' "
+                       "GROUP BY status")
+    outbox = int(store.query("SELECT count(*) FROM outbox")[0][0])
+    last = max((int(r[2]) for r in rows if r[0] in DONE), default=since_ms)
+    return {str(r[0]): int(r[1]) for r in rows}, last, outbox
+
+
+def wait_for_drain(http: Http, store: Store, since_ms: int, timeout_s: float
+                   ) -> tuple[dict[str, int], int]:
+    deadline = time.monotonic() + timeout_s
+    last_report = 0.0
+    while True:
+        backlog = json.loads(http.call("GET", "/healthz")[2])["outboxBacklog"]
+        statuses, last_ms, outbox = phase_counts(store, since_ms)
+        queued = statuses.get("queued", 0)
+        if backlog == 0 and outbox == 0 and queued == 0:
+            return statuses, last_ms
+        now = time.monotonic()
+        if now >= deadline:
+            raise BenchError(f"the outbox did not drain within {timeout_s:g} s: in-memory "
+                             f"backlog {backlog}, outbox rows {outbox}, queued {queued}")
+        if now - last_report >= 2:
+            say(f"  draining: in-memory backlog {backlog}, outbox rows {outbox}, "
+                f"queued {queued}, sent/delivered {sum(statuses.get(s, 0) for s in DONE)}")
+            last_report = now
+        time.sleep(0.2)
+
+
+def run_path(path: str, args: argparse.Namespace, wrk: Wrk, http: Http, server: Server,
+             store: Store, org: dict[str, Any], workdir: Path) -> PathResult:
+    result = PathResult(path)
+    requests_file = write_requests(workdir, path, org)
+    check_one(http, path, org)
+    start_ms = int(time.time() * 1000)
+    t0 = time.monotonic()
+    if args.warmup > 0:
+        say(f"{path}: warm-up {args.warmup:g} s")
+        warm = wrk.run(requests_file, args.warmup, server.pid)
+        result.warmup_requests = warm.requests
+        result.accepted_http += warm.requests - warm.non2xx
+        if warm.non2xx or warm.socket_errors:
+            raise BenchError(f"{path}: warm-up had {warm.non2xx} non-2xx responses and "
+                             f"{warm.socket_errors} socket errors; server log:\n{server.tail()}")
+    waited_s = 0.0  # time spent waiting for a quiet machine does not count as load time
+    for i in range(args.runs):
+        if args.quiet_wait > 0:
+            w0 = time.monotonic()
+            wait_for_quiet(server.pid, args.quiet_cores, args.quiet_wait)
+            waited_s += time.monotonic() - w0
+        if args.nice:
+            store.renice_backends(args.nice)
+        say(f"{path}: run {i + 1}/{args.runs} started ({args.duration:g} s)")
+        run = wrk.run(requests_file, args.duration, server.pid)
+        result.runs.append(run)
+        result.accepted_http += run.requests - run.non2xx
+        say(f"{path}: run {i + 1}/{args.runs} done: {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, "
+            f"p99 {run.p99_ms:.2f} ms, CPU cores: server {run.server_cores:.2f}, "
+            f"wrk {run.wrk_cores:.2f}, "
+            + (f"postgres {run.db_cores:.2f}, " if args.postgres else "")
+            + f"other {run.other_cores:.2f}; "
+            f"non-2xx {run.non2xx}, socket errors {run.socket_errors}")
+        if run.non2xx or run.socket_errors:
+            raise BenchError(f"{path}: run {i + 1} had {run.non2xx} non-2xx responses and "
+                             f"{run.socket_errors} socket errors; server log:\n{server.tail()}")
+    result.load_s = time.monotonic() - t0 - waited_s
+    load_end_ms = int(time.time() * 1000)
+    say(f"{path}: load done; waiting for the outbox to drain")
+    statuses, last_ms = wait_for_drain(http, store, start_ms, args.drain_timeout)
+    result.statuses = statuses
+    result.stored = sum(statuses.values())
+    bad = {s: n for s, n in statuses.items() if s not in DONE}
+    if bad:
+        raise BenchError(f"{path}: texts not handed to the carrier: {bad}")
+    # wrk does not count the replies still in flight when it stops, so the store may hold
+    # up to one request per connection per wrk invocation more than wrk saw answered.
+    slack = args.connections * (args.runs + (1 if args.warmup > 0 else 0))
+    if not result.accepted_http <= result.stored <= result.accepted_http + slack:
+        raise BenchError(f"{path}: wrk saw {result.accepted_http} accepted texts but the store "
+                         f"holds {result.stored} from the load")
+    result.handed_per_s = result.stored / max((last_ms - start_ms) / 1000 - waited_s, 1e-3)
+    result.drain_after_load_s = max(0.0, (last_ms - load_end_ms) / 1000)
+    say(f"{path}: {result.stored:,} texts handed to the carrier, "
+        f"{result.handed_per_s:,.0f}/s over the whole load; the last one "
+        f"{result.drain_after_load_s:.1f} s after the load ended")
+    return result
+
+
+# -- report --------------------------------------------------------------------------------
+
+def git_describe() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                             capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
+                               text=True, capture_output=True, check=True).stdout.strip()
+        return sha + (" with uncommitted changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_facts(store: Store, wrk_exe: str) -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    versions = []
+    for pkg in ("fastapi", "uvicorn", "uvloop", "httptools", "msgspec", "sqlalchemy",
+                "aiosqlite" if store.name == "sqlite" else "asyncpg"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions.append(f"{pkg} {importlib.metadata.version(pkg)}")
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "store": f"{store.label} {store.version()}",
+        "wrk": wrk_version(wrk_exe),
+        "packages": ", ".join(versions),
+        "commit": git_describe(),
+    }
+
+
+def command_line(args: argparse.Namespace) -> str:
+    return " ".join([".venv/bin/python bench/outbound_api.py", *sys.argv[1:]])
+
+
+def table(store: Store, results: list[PathResult], args: argparse.Namespace) -> str:
+    head = ("| store | path | req/s (median; all runs) | p50 | p99 | non-2xx | CPU cores: "
+            "server / wrk / PostgreSQL / other | µs server CPU/req | texts accepted "
+            "| handed to carrier/s (whole load) | last text out after load |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
+    rows = []
+    for r in results:
+        m = r.median
+        runs = ", ".join(f"{x.rps:,.0f}" for x in r.runs)
+        cpu_per_req = m.server_cpu_s / max(m.requests, 1) * 1e6
+        rows.append(
+            f"| {store.label} | {r.path} | **{m.rps:,.0f}** ({runs}) | {m.p50_ms:.2f} ms | "
+            f"{m.p99_ms:.2f} ms | {sum(x.non2xx for x in r.runs)} | {m.server_cores:.2f} / "
+            f"{m.wrk_cores:.2f} / {f'{m.db_cores:.2f}' if args.postgres else '-'} / "
+            f"{m.other_cores:.2f} | "
+            f"{cpu_per_req:.0f} | {r.stored:,} | **{r.handed_per_s:,.0f}** | "
+            f"{r.drain_after_load_s:.1f} s |")
+    return head + "\n".join(rows) + "\n"
+
+
+def section(store: Store, results: list[PathResult], args: argparse.Namespace,
+            facts: dict[str, str]) -> str:
+    when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return (
+        f"### {store.label}\n\n"
+        f"Measured {when} with `{command_line(args)}` (commit {facts['commit']}).\n\n"
+        f"- Machine: {facts['cores']} cores, {facts['cpu']}, Linux {facts['kernel']}; "
+        f"Python {facts['python']}; {facts['store']}.\n"
+        f"- Load: {facts['wrk']}, `-t{args.threads} -c{args.connections} --latency`, "
+        f"bench/post.lua; warm-up {args.warmup:g} s, then {args.runs} runs of "
+        f"{args.duration:g} s per path; wrk runs on the same machine as the server"
+        + (f"; server, wrk and database at nice {args.nice} (the machine was shared)"
+           if args.nice else "") + ".\n"
+        f"- Server: one `parley serve` process (uvicorn, uvloop, httptools), "
+        f"PARLEY_LOG_LEVEL=WARNING, simulator carrier with "
+        f"PARLEY_SIM_DELIVERY_DELAY_MS={args.sim_delay_ms}; {facts['packages']}.\n\n"
+        + table(store, results, args)
+        + "\nEvery accepted text was found in the store as sent or delivery-success, with no "
+          "outbox row left, before the next path started.\n")
+
+
+def update_doc(store: Store, text: str) -> None:
+    begin = f"<!-- bench:{store.name}:begin (generated by bench/outbound_api.py --write) -->"
+    end = f"<!-- bench:{store.name}:end -->"
+    doc = DOC.read_text() if DOC.exists() else "# Performance\n"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if pattern.search(doc):
+        doc = pattern.sub(lambda _: block, doc)
+    elif "## Reading the numbers" in doc:
+        doc = doc.replace("## Reading the numbers", block + "\n\n## Reading the numbers", 1)
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(doc)
+    say(f"updated {DOC.relative_to(ROOT)} ({store.label} section)")
+
+
+# -- main ----------------------------------------------------------------------------------
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--postgres", action="store_true",
+                   help="PostgreSQL (a fresh database, created and dropped) instead of SQLite")
+    p.add_argument("--pg-url", default=os.environ.get(
+        "PARLEY_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                   help="an existing database to connect to for CREATE/DROP DATABASE")
+    p.add_argument("--paths", default="agentless,agent", help="which endpoints, in order")
+    p.add_argument("-t", "--threads", type=int, default=1, help="wrk threads")
+    p.add_argument("-c", "--connections", type=int, default=32, help="wrk connections")
+    p.add_argument("--warmup", type=float, default=3, help="warm-up seconds per path")
+    p.add_argument("--duration", type=float, default=10, help="seconds per timed run")
+    p.add_argument("--runs", type=int, default=3, help="timed runs per path")
+    p.add_argument("--drain-timeout", type=float, default=300,
+                   help="how long to wait for the outbox to drain after the load")
+    p.add_argument("--sim-delay-ms", type=int, default=300,
+                   help="simulator carrier delay before its delivery receipt")
+    p.add_argument("--quiet-wait", type=float, default=60,
+                   help="before each run, wait up to this long for other processes to go "
+                        "quiet (0: don't wait)")
+    p.add_argument("--quiet-cores", type=float, default=0.15,
+                   help="what counts as quiet: CPU cores busy outside the server")
+    p.add_argument("--nice", type=int, default=0,
+                   help="run the server, wrk and (with --postgres) the bench database's "
+                        "backends at this nice value; negative (higher priority) needs root. "
+                        "Use it on a machine shared with other work")
+    p.add_argument("--write", action="store_true",
+                   help="replace this store's results section in docs/performance.md")
+    args = p.parse_args()
+    args.paths = [x.strip() for x in args.paths.split(",") if x.strip()]
+    if not set(args.paths) <= {"agentless", "agent"} or not args.paths:
+        p.error("--paths takes agentless and/or agent")
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    if args.nice < 0 and os.geteuid() != 0:
+        p.error("--nice below 0 (a higher priority) needs root")
+    return args
+
+
+@contextlib.contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so the finally blocks stop the server."""
+    def handler(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def main() -> int:
+    args = parse_args()
+    if not PARLEY.exists():
+        print(f"{PARLEY} not found: run `make install` (or use the venv's python)",
+              file=sys.stderr)
+        return 2
+    wrk_exe = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    store: Store = PostgresStore(args.pg_url) if args.postgres else SqliteStore(workdir)
+    server: Server | None = None
+    wrk: Wrk | None = None
+    failed: str | None = None
+    results: list[PathResult] = []
+    with sigterm_as_exit():
+        try:
+            store.setup()
+            say(f"{store.label}: {store.url}")
+            server = Server(store, workdir, args.sim_delay_ms, args.nice)
+            say("seeding the demo organisation (parley init --demo --json)")
+            demo = server.init_demo()
+            server.start()
+            say(f"server up on 127.0.0.1:{server.port} (pid {server.pid})")
+            http = Http(server.port)
+            org = setup_org(http, demo)
+            wrk = Wrk(wrk_exe, f"http://127.0.0.1:{server.port}", args.threads,
+                      args.connections, postgres=args.postgres, nice=args.nice)
+            facts = machine_facts(store, wrk_exe)
+            say(f"load: {facts['wrk']} -t{args.threads} -c{args.connections}, warm-up "
+                f"{args.warmup:g} s, {args.runs} x {args.duration:g} s per path")
+            for path in args.paths:
+                results.append(run_path(path, args, wrk, http, server, store, org, workdir))
+        except BenchError as e:
+            failed = str(e)
+        except KeyboardInterrupt:
+            failed = "interrupted"
+        finally:
+            if wrk is not None:
+                wrk.stop()
+            if server is not None:
+                server.stop()
+            try:
+                store.teardown()
+            except Exception as e:  # report, but still clean up the files
+                say(f"could not drop the bench database: {e}")
+            shutil.rmtree(workdir, ignore_errors=True)
+    if results:
+        print()
+        print(table(store, results, args))
+    if failed:
+        print(f"BENCH FAILED: {failed}", file=sys.stderr)
+        return 1
+    if args.write:
+        update_doc(store, section(store, results, args, facts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
