@@ -64,7 +64,8 @@ class Parley:
     _housekeeping: asyncio.Task[None] | None = None
 
     def uow(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.db, read_only=read_only)
+        return SqlUnitOfWork(self.db, read_only=read_only,
+                             on_commit=self.message_store.forget_conversations)
 
     async def start(self) -> None:
         """Start background work: group commit, carriers, the outbox sender."""
@@ -122,11 +123,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     db = open_database(settings.database_url)
 
     def uow(*, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(db, read_only=read_only)
+        return SqlUnitOfWork(db, read_only=read_only, on_commit=store.forget_conversations)
 
-    committer = GroupCommitter(db.writer)
+    committer = GroupCommitter(db)
     bus = InProcessBus()
-    store = SqlMessageStore(db, committer)
+    store = SqlMessageStore(db, committer, clock)
     carriers: dict[str, Carrier] = {}
     sim = None
     if settings.sim_enabled:

@@ -25,7 +25,7 @@ from tests.services.probes import append_leased, stored_message, wait_for_status
 @pytest.fixture
 async def committer(parley: Parley) -> AsyncIterator[GroupCommitter]:
     """A committer of its own, so its counters see only this test's commits."""
-    c = GroupCommitter(parley.db.writer)
+    c = GroupCommitter(parley.db)
     c.start()
     try:
         yield c

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from parley.domain.errors import InvalidInput
+
+
+@lru_cache(maxsize=65_536)
+def _check(text: str) -> tuple[str | None, str | None]:
+    """(e164, None) for a valid E.164 number, else (suggestion or None, problem).
+
+    Cached: libphonenumber takes ~30 µs a number, and the send path sees the same senders
+    and customers again and again.
+    """
+    if not text.startswith("+"):
+        return None, "not-e164"
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None, "invalid"
+    if not phonenumbers.is_valid_number(number):
+        return None, "invalid"
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return (e164, None) if e164 == text else (e164, "suggest")
 
 
 def parse_e164(raw: object, field: str) -> str:
@@ -17,21 +38,17 @@ def parse_e164(raw: object, field: str) -> str:
         raise InvalidInput(f"{field} is required: an E.164 phone number such as +13125550123",
                            field=field)
     text = raw.strip()
-    if not text.startswith("+"):
+    e164, problem = _check(text[:64])
+    if problem is None and e164 is not None and len(text) <= 64:
+        return e164
+    if problem == "not-e164":
         raise InvalidInput(
             f"{field} '{text}' is not in E.164 form: start with + and the country code, "
             "e.g. +13125550123", field=field)
-    try:
-        number = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException:
-        raise InvalidInput(f"{field} '{text}' is not a valid phone number", field=field) from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(f"{field} '{text}' is not a valid phone number", field=field)
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if e164 != text:
+    if problem == "suggest":
         raise InvalidInput(
             f"{field} '{text}' is not in E.164 form; did you mean {e164}?", field=field)
-    return e164
+    raise InvalidInput(f"{field} '{text}' is not a valid phone number", field=field)
 
 
 def region_of(e164: str) -> str | None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import SingletonThreadPool
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,21 @@ class Database:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
+    _tune_sqlite(engine.sync_engine, immediate=immediate)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def sync_sqlite_writer(url: str) -> Engine:
+    """A plain sqlite3 engine for the group commit's writer thread (one connection)."""
+    sync_url = make_url(url).set(drivername="sqlite")
+    engine = create_engine(sync_url, poolclass=SingletonThreadPool,
+                           connect_args={"timeout": 30, "check_same_thread": False})
+    _tune_sqlite(engine, immediate=True)
+    return engine
+
+
+def _tune_sqlite(engine: Engine, *, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
@@ -46,11 +60,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 def open_database(url: str) -> Database:

@@ -8,20 +8,26 @@ rows are durable, yet the database sees one commit per batch instead of one per 
 Writes are grouped per statement and run in schema order (parents before children), so
 batching never breaks a foreign key. If a batch fails, each caller's writes are retried
 alone, so one bad request cannot sink the others.
+
+A whole batch is one trip to the database: on SQLite it runs on a dedicated writer thread with
+a plain (sync) connection - one hand-off per batch, not one per statement through a busy event
+loop; on PostgreSQL it runs as one greenlet-driven `run_sync` on an asyncpg connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Executable
 
+from parley.store.database import Database, sync_sqlite_writer
 from parley.store.tables import metadata
 
 log = logging.getLogger(__name__)
@@ -64,7 +70,7 @@ class Then:
     """A step that must see the batch's other writes: it runs after them, in submission order,
     in the same transaction (for read-then-write logic that must not race other batches)."""
 
-    step: Callable[[AsyncConnection], Awaitable[None]]
+    step: Callable[[Connection], None]
 
     @property
     def rows(self) -> Sequence[Any]:
@@ -101,7 +107,7 @@ def update_statement(w: Update) -> Executable:
     return stmt
 
 
-async def apply_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
+def apply_writes(conn: Connection, writes: Sequence[Write]) -> None:
     """Run writes grouped by statement, in schema order, on an open transaction."""
     groups: dict[tuple[int, int, str], tuple[Write, list[Any]]] = {}
     then: list[Then] = []
@@ -119,13 +125,13 @@ async def apply_writes(conn: AsyncConnection, writes: Sequence[Write]) -> None:
     for key in sorted(groups):
         w, rows = groups[key]
         if isinstance(w, Insert):
-            await conn.execute(w.table.insert(), rows)
+            conn.execute(w.table.insert(), rows)
         elif isinstance(w, Update):
-            await conn.execute(update_statement(w), rows)
+            conn.execute(update_statement(w), rows)
         elif isinstance(w, Delete):
-            await conn.execute(delete(w.table).where(w.table.c[w.key].in_(rows)))
+            conn.execute(delete(w.table).where(w.table.c[w.key].in_(rows)))
     for t in then:
-        await t.step(conn)
+        t.step(conn)
 
 
 @dataclass(slots=True)
@@ -135,9 +141,14 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 512) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, *, max_batch: int = 512) -> None:
+        self._db = db
         self._max_batch = max_batch
+        self._thread: ThreadPoolExecutor | None = None
+        self._sync_engine: Engine | None = None
+        if db.is_sqlite:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+            self._sync_engine = sync_sqlite_writer(db.url)
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -155,6 +166,12 @@ class GroupCommitter:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
 
     async def commit(self, writes: Sequence[Write]) -> None:
         """Return once `writes` are durable; raise what the database raised for them."""
@@ -180,10 +197,20 @@ class GroupCommitter:
             if self._closing:
                 return
 
+    def _write_sqlite(self, writes: list[Write]) -> None:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            apply_writes(conn, writes)
+
     async def _flush(self, batch: list[_Pending]) -> None:
+        writes = [w for p in batch for w in p.writes]
         try:
-            async with self._engine.begin() as conn:
-                await apply_writes(conn, [w for p in batch for w in p.writes])
+            if self._thread is not None:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._write_sqlite, writes)
+            else:
+                async with self._db.writer.begin() as conn:
+                    await conn.run_sync(apply_writes, writes)
         except Exception as exc:
             if len(batch) == 1:
                 if not batch[0].future.done():

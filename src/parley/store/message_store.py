@@ -8,15 +8,15 @@ needs no read first.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from parley.domain.conversations import Communication, Conversation, Participant
 from parley.domain.messages import Message, MessageStatus
-from parley.services.ports import DeliveryReport, OutboundSms, OutboxEntry, SubmitOutcome
+from parley.services.ports import Clock, DeliveryReport, OutboundSms, OutboxEntry, SubmitOutcome
 from parley.store import tables as t
 from parley.store.database import Database
 from parley.store.group_commit import (
@@ -40,14 +40,39 @@ _FAILED_RANK = MessageStatus.FAILED.rank
 
 
 class SqlMessageStore:
-    def __init__(self, db: Database, committer: GroupCommitter) -> None:
+    def __init__(self, db: Database, committer: GroupCommitter, clock: Clock, *,
+                 cache_ttl_ms: int = 2_000, cache_size: int = 100_000) -> None:
         self._db = db
         self._committer = committer
+        self._clock = clock
+        self._ttl_ms = cache_ttl_ms
+        self._size = cache_size
+        self._comms: dict[str, dict[str, tuple[int, Communication]]] = {}
+        """conversation id -> communication id -> (valid until, communication)"""
 
     async def communication(self, conversation_id: str,
                             communication_id: str) -> Communication | None:
+        """The send path's one read, cached: an agent sends many texts on one communication.
+
+        This node forgets a conversation as soon as it commits a change to it; a change made on
+        another node is seen here within the TTL.
+        """
+        now = self._clock.now_ms()
+        hit = self._comms.get(conversation_id, {}).get(communication_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
         async with self._db.reader.connect() as conn:
-            return await load_communication(conn, conversation_id, communication_id)
+            found = await load_communication(conn, conversation_id, communication_id)
+        if found is not None:
+            if len(self._comms) >= self._size:
+                self._comms.clear()
+            self._comms.setdefault(conversation_id, {})[communication_id] = (
+                now + self._ttl_ms, found)
+        return found
+
+    def forget_conversations(self, conversation_ids: set[str]) -> None:
+        for conversation_id in conversation_ids:
+            self._comms.pop(conversation_id, None)
 
     async def append(self, *, conversation: Conversation | None,
                      participants: Sequence[Participant], messages: Sequence[Message],
@@ -113,19 +138,19 @@ class SqlMessageStore:
         if not rows:
             return
 
-        async def apply(conn: AsyncConnection) -> None:
+        def apply(conn: Connection) -> None:
             ids = [r["_provider_message_id"] for r in rows]
-            known = set((await conn.execute(select(t.messages.c.provider_message_id).where(
-                t.messages.c.provider_message_id.in_(ids)))).scalars())
+            known = set(conn.execute(select(t.messages.c.provider_message_id).where(
+                t.messages.c.provider_message_id.in_(ids))).scalars())
             matched = [r for r in rows if r["_provider_message_id"] in known]
             if matched:
-                await conn.execute(update_statement(_receipt_update(matched)), matched)
+                conn.execute(update_statement(_receipt_update(matched)), matched)
             early = {r["_provider_message_id"]: r for r in rows
                      if r["_provider_message_id"] not in known}
             if early:
-                await conn.execute(delete(t.early_receipts).where(
+                conn.execute(delete(t.early_receipts).where(
                     t.early_receipts.c.provider_message_id.in_(list(early))))
-                await conn.execute(insert(t.early_receipts), [
+                conn.execute(insert(t.early_receipts), [
                     {"provider_message_id": pid, **{k: v for k, v in r.items() if k[0] != "_"}}
                     for pid, r in early.items()])
 
@@ -164,21 +189,21 @@ def _receipt_update(rows: Sequence[dict[str, Any]]) -> Update:
     return Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")
 
 
-def _early_receipts_for(provider_ids: list[str]) -> Callable[[AsyncConnection], Awaitable[None]]:
+def _early_receipts_for(provider_ids: list[str]) -> Callable[[Connection], None]:
     """After `sent` outcomes: apply any receipt that arrived before them."""
 
-    async def apply(conn: AsyncConnection) -> None:
+    def apply(conn: Connection) -> None:
         e = t.early_receipts
-        found = (await conn.execute(select(e).where(
-            e.c.provider_message_id.in_(provider_ids)))).mappings().all()
+        found = conn.execute(select(e).where(
+            e.c.provider_message_id.in_(provider_ids))).mappings().all()
         if not found:
             return
         rows = [{"_provider_message_id": r["provider_message_id"], "status": r["status"],
                  "status_rank": r["status_rank"], "status_ms": r["status_ms"],
                  "error_code": r["error_code"], "error_message": r["error_message"]}
                 for r in found]
-        await conn.execute(update_statement(_receipt_update(rows)), rows)
-        await conn.execute(delete(e).where(e.c.provider_message_id.in_(
+        conn.execute(update_statement(_receipt_update(rows)), rows)
+        conn.execute(delete(e).where(e.c.provider_message_id.in_(
             [r["provider_message_id"] for r in found])))
 
     return apply

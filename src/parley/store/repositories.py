@@ -454,6 +454,11 @@ class Queues(Repo):
 
 
 class Conversations(Repo):
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.changed: set[str] = set()
+        """Conversations this transaction wrote; caches forget them once it commits."""
+
     async def add(self, conv: Conversation) -> None:
         await self.conn.execute(insert(t.conversations).values(**conversation_row(conv)))
         await self.conn.execute(insert(t.participants),
@@ -473,6 +478,7 @@ class Conversations(Repo):
 
     async def save(self, conv: Conversation) -> None:
         """Write back states: the conversation row and every participant (new ones inserted)."""
+        self.changed.add(conv.id)
         await self.conn.execute(update(t.conversations)
                                 .where(t.conversations.c.id == conv.id)
                                 .values(state=conv.state.value, end_ms=conv.end_ms))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,9 +38,11 @@ class SqlUnitOfWork:
     acd: AcdInteractions
     flows: Flows
 
-    def __init__(self, db: Database, *, read_only: bool = False) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False,
+                 on_commit: Callable[[set[str]], None] | None = None) -> None:
         self._engine = db.reader if read_only else db.writer
         self._conn: AsyncConnection | None = None
+        self._on_commit = on_commit
 
     async def __aenter__(self) -> SqlUnitOfWork:
         conn = await self._engine.connect()
@@ -71,5 +74,9 @@ class SqlUnitOfWork:
             self._conn = None
 
     async def commit(self) -> None:
+        """Commit; then tell the caches which conversations changed."""
         assert self._conn is not None
         await self._conn.commit()
+        if self._on_commit is not None and self.conversations.changed:
+            self._on_commit(set(self.conversations.changed))
+            self.conversations.changed.clear()
