@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from parley import __version__
 from parley.api import errors
+from parley.api.hot_paths import HotPaths
 from parley.api.models.common import ErrorBody
 from parley.api.routes import (
     agents,
@@ -86,6 +87,7 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
 
     policy = OriginPolicy(parley)
     app.state.origin_policy = policy
+    app.add_middleware(HotPaths, parley=parley)
     app.add_middleware(CorsMiddleware, policy=policy)
     _with_hot_schemas(app)
     return app

@@ -110,6 +110,15 @@ def _is_unstorable_text(exc: BaseException | None) -> bool:
     return False
 
 
+def expected_error_response(exc: BaseException) -> Response | None:
+    """The Genesys answer to an error that is the request's fault, or None for a real fault."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, UnicodeEncodeError | DBAPIError) and _is_unstorable_text(exc):
+        return error_response(400, UNSTORABLE_TEXT)
+    return None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(UnicodeEncodeError)
     @app.exception_handler(DBAPIError)

@@ -7,6 +7,7 @@ segment boundary), UCS-2 counts UTF-16 code units (a surrogate pair never stradd
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,11 +41,14 @@ class TextInfo:
     characters: int
 
 
+_NON_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
+_EXTENSION = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+"""Characters outside the Basic Multilingual Plane: a UTF-16 surrogate pair each."""
+
+
 def encoding_of(text: str) -> Encoding:
-    for ch in text:
-        if ch not in GSM7_BASIC and ch not in GSM7_EXTENSION:
-            return Encoding.UCS2
-    return Encoding.GSM7
+    return Encoding.UCS2 if _NON_GSM7.search(text) else Encoding.GSM7
 
 
 def _unit_cost(ch: str, encoding: Encoding) -> int:
@@ -72,9 +76,16 @@ def split(text: str) -> list[str]:
 
 
 def analyse(text: str) -> TextInfo:
+    """Measure a text. Regex scans, not a Python loop per character: this runs per send."""
     encoding = encoding_of(text)
-    units = sum(_unit_cost(ch, encoding) for ch in text)
-    count = len(split(text)) if units > SINGLE_LIMIT[encoding] else int(bool(text))
+    wide = len((_EXTENSION if encoding is Encoding.GSM7 else _ASTRAL).findall(text))
+    units = len(text) + wide
+    if units <= SINGLE_LIMIT[encoding]:
+        count = int(bool(text))
+    elif wide:
+        count = len(split(text))  # a two-unit character must not straddle two parts
+    else:
+        count = -(-units // PART_LIMIT[encoding])
     return TextInfo(encoding=encoding, units=units, segment_count=count, characters=len(text))
 
 

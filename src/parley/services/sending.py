@@ -48,6 +48,7 @@ class OutboxSender:
         self._poll_interval_s = poll_interval_s
         self._queue: deque[OutboundSms] = deque()
         self._busy = 0
+        self._in_flight = 0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
@@ -65,7 +66,8 @@ class OutboxSender:
 
     @property
     def backlog(self) -> int:
-        return len(self._queue)
+        """Texts accepted by this node and not yet recorded as handed over (or retried)."""
+        return len(self._queue) + self._in_flight
 
     async def start(self) -> None:
         self._running = True
@@ -97,6 +99,7 @@ class OutboxSender:
             batch = [self._queue.popleft()
                      for _ in range(min(self._batch_size, len(self._queue)))]
             self._busy += 1
+            self._in_flight += len(batch)
             try:
                 outcomes = await asyncio.gather(*(self._submit(s) for s in batch))
                 await self._store.record_outcomes(outcomes)
@@ -106,6 +109,7 @@ class OutboxSender:
                 log.exception("recording %d send outcomes failed", len(batch))
             finally:
                 self._busy -= 1
+                self._in_flight -= len(batch)
 
     async def _submit(self, sms: OutboundSms) -> SubmitOutcome:
         attempts = sms.attempts + 1

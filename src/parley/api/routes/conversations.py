@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
+from parley.api.hot_paths import send_agentless, send_on_communication
 from parley.api.models.agents import WrapupCodeModel
 from parley.api.models.common import Model, listing
 from parley.api.models.conversations import (
@@ -20,17 +21,11 @@ from parley.api.models.conversations import (
     message_conversation_of,
 )
 from parley.api.routing_class import genesys_router
-from parley.api.security import App, CurrentPrincipal, bearer_token
+from parley.api.security import App, CurrentPrincipal
 from parley.api.wire import (
-    AdditionalMessage,
-    SendAgentlessOutboundMessageRequest,
-    agentless_response,
-    decode,
     encode,
     message_data,
 )
-from parley.bootstrap import Parley
-from parley.domain.errors import InvalidInput
 
 router = genesys_router(tags=["Conversations"])
 
@@ -52,15 +47,11 @@ def _hot(request_schema: str | None, response_schema: str) -> dict[str, Any]:
                                 "SendAgentlessOutboundMessageResponse"),
              summary="Send an agentless (notification) SMS")
 async def post_agentless(request: Request) -> Response:
-    parley: Parley = request.app.state.parley
-    principal = await parley.auth.authenticate(bearer_token(request.headers.get("authorization")))
-    body = decode(await request.body(), SendAgentlessOutboundMessageRequest)
-    message = await parley.conversations.send_agentless(
-        principal, from_address=body.fromAddress, to_address=body.toAddress,
-        messenger_type=body.toAddressMessengerType, text=body.textBody,
-        use_existing_active=body.useExistingActiveConversation)
-    return Response(encode(agentless_response(message, body.useExistingActiveConversation)),
-                    media_type=JSON)
+    """Served by api.hot_paths in front of FastAPI; this route documents it (and is the
+    same code if the fast path is bypassed)."""
+    payload = await send_agentless(request.app.state.parley,
+                                   request.headers.get("authorization"), await request.body())
+    return Response(payload, media_type=JSON)
 
 
 @router.post(
@@ -69,15 +60,11 @@ async def post_agentless(request: Request) -> Response:
     summary="Send a message on the agent's communication")
 async def post_communication_message(conversationId: str, communicationId: str,
                                      request: Request) -> Response:
-    parley: Parley = request.app.state.parley
-    principal = await parley.auth.authenticate(bearer_token(request.headers.get("authorization")))
-    body = decode(await request.body(), AdditionalMessage)
-    if body.mediaIds:
-        raise InvalidInput("mediaIds: MMS attachments are not supported yet; send text only",
-                           field="mediaIds")
-    message = await parley.conversations.send(principal, conversationId, communicationId,
-                                              body.textBody)
-    return Response(encode(message_data(message)), media_type=JSON)
+    """Served by api.hot_paths in front of FastAPI, like the agentless send."""
+    payload = await send_on_communication(
+        request.app.state.parley, request.headers.get("authorization"), conversationId,
+        communicationId, await request.body())
+    return Response(payload, media_type=JSON)
 
 
 @router.get("/api/v2/conversations/messages/{conversationId}/messages/{messageId}",
