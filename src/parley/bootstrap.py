@@ -72,6 +72,7 @@ class Parley:
         if self.started:
             return
         self.committer.start()
+        await self.message_store.load_early_receipts()
         for carrier in self.carriers.values():
             await carrier.start(self.receipts, self.inbound.receive)
         if self.db.is_sqlite:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from swagger_ui_bundle import swagger_ui_path
 
 from parley import __version__
@@ -39,7 +40,17 @@ messaging. Point the official Genesys SDKs at this server (Python: `ApiClient(ho
 JavaScript: `setGateway({host, protocol, port})`). Every error is a Genesys ErrorBody."""
 
 
-def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
+def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> ASGIApp:
+    """Parley's ASGI app: CORS, then the two send endpoints, then FastAPI for the rest.
+
+    The send endpoints sit outside FastAPI so they skip its per-request machinery
+    (docs/performance.md); FastAPI still documents them.
+    """
+    app = _fastapi_app(parley, manage_lifecycle)
+    return CorsMiddleware(HotPaths(app, parley), policy=app.state.origin_policy)
+
+
+def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if manage_lifecycle:
@@ -85,10 +96,7 @@ def create_app(parley: Parley, *, manage_lifecycle: bool = True) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__,
                              "outboxBacklog": parley.sender.backlog})
 
-    policy = OriginPolicy(parley)
-    app.state.origin_policy = policy
-    app.add_middleware(HotPaths, parley=parley)
-    app.add_middleware(CorsMiddleware, policy=policy)
+    app.state.origin_policy = OriginPolicy(parley)
     _with_hot_schemas(app)
     return app
 

@@ -8,9 +8,12 @@ functions and carry their OpenAPI description, so both ways answer identically.
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from parley.api.errors import expected_error_response
+from parley.api.errors import error_response, expected_error_response
 from parley.api.security import bearer_token
 from parley.api.wire import (
     AdditionalMessage,
@@ -22,6 +25,8 @@ from parley.api.wire import (
 )
 from parley.bootstrap import Parley
 from parley.domain.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 AGENTLESS = "/api/v2/conversations/messages/agentless"
 MESSAGES = "/api/v2/conversations/messages/"
@@ -90,7 +95,11 @@ class HotPaths:
         except Exception as exc:
             response = expected_error_response(exc)
             if response is None:
-                raise  # the server's 500 handler logs it and answers with a Genesys body
+                context_id = str(uuid.uuid4())
+                log.exception("unhandled error on POST %s (contextId %s)", path, context_id)
+                response = error_response(500, "the server failed to handle this request; "
+                                          "the error is logged under this contextId",
+                                          context_id=context_id)
             await response(scope, receive, send)
             return
         await send({"type": "http.response.start", "status": 200, "headers": [

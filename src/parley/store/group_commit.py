@@ -17,15 +17,17 @@ loop; on PostgreSQL it runs as one greenlet-driven `run_sync` on an asyncpg conn
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, update
+from sqlalchemy import JSON, Table, bindparam, delete, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Update as UpdateStatement
 
 from parley.store.database import Database, sync_sqlite_writer
 from parley.store.tables import metadata
@@ -33,6 +35,7 @@ from parley.store.tables import metadata
 log = logging.getLogger(__name__)
 
 _TABLE_RANK = {t.name: i for i, t in enumerate(metadata.sorted_tables)}
+_NAMED_SQLITE = sqlite.dialect(paramstyle="named")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +93,10 @@ def _rank(w: Insert | Update | Delete) -> tuple[int, int, str]:
     return (2, -rank, w.key)
 
 
-_update_cache: dict[tuple[str, str, str | None, tuple[str, ...]], Executable] = {}
+_update_cache: dict[tuple[str, str, str | None, tuple[str, ...]], UpdateStatement] = {}
 
 
-def update_statement(w: Update) -> Executable:
+def update_statement(w: Update) -> UpdateStatement:
     """UPDATE ... SET col = :col ... WHERE key = :_key [AND guard < :guard], cached by shape."""
     cols = tuple(sorted(c for c in w.rows[0] if c != f"_{w.key}"))
     cache_key = (w.table.name, w.key, w.only_if_lower, cols)
@@ -105,6 +108,39 @@ def update_statement(w: Update) -> Executable:
         stmt = update(w.table).where(where).values({c: bindparam(c) for c in cols})
         _update_cache[cache_key] = stmt
     return stmt
+
+
+_sqlite_plans: dict[tuple[object, ...], tuple[str, tuple[str, ...]]] = {}
+
+
+def _sqlite_plan(w: Insert | Update, rows: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
+    """SQL text and JSON columns of an insert or update, built once per shape.
+
+    On SQLite the batch goes to the driver's executemany as plain SQL: SQLAlchemy's
+    per-execution compiling and parameter processing cost more than SQLite's own work.
+    """
+    cols = tuple(rows[0])
+    key: tuple[object, ...] = (type(w).__name__, w.table.name, cols,
+                               None if isinstance(w, Insert) else (w.key, w.only_if_lower))
+    plan = _sqlite_plans.get(key)
+    if plan is None:
+        if isinstance(w, Insert):
+            sql = (f"INSERT INTO {w.table.name} ({', '.join(cols)}) "
+                   f"VALUES ({', '.join(':' + c for c in cols)})")
+        else:
+            sql = str(update_statement(w).compile(dialect=_NAMED_SQLITE))
+        json_cols = tuple(c for c in cols if c in w.table.c and
+                          isinstance(w.table.c[c].type, JSON))
+        plan = _sqlite_plans[key] = (sql, json_cols)
+    return plan
+
+
+def _execute_sqlite(conn: Connection, w: Insert | Update, rows: list[dict[str, Any]]) -> None:
+    sql, json_cols = _sqlite_plan(w, rows)
+    if json_cols:
+        rows = [{**r, **{c: None if r[c] is None else json.dumps(r[c]) for c in json_cols}}
+                for r in rows]
+    conn.exec_driver_sql(sql, rows)
 
 
 def apply_writes(conn: Connection, writes: Sequence[Write]) -> None:
@@ -122,9 +158,15 @@ def apply_writes(conn: Connection, writes: Sequence[Write]) -> None:
             groups[key][1].extend(w.rows)
         else:
             groups[key] = (w, list(w.rows))
+    raw = conn.dialect.name == "sqlite"
     for key in sorted(groups):
         w, rows = groups[key]
-        if isinstance(w, Insert):
+        if raw and isinstance(w, Insert | Update):
+            _execute_sqlite(conn, w, rows)
+        elif raw and isinstance(w, Delete):
+            conn.exec_driver_sql(f"DELETE FROM {w.table.name} WHERE {w.key} = ?",
+                                 [(k,) for k in rows])
+        elif isinstance(w, Insert):
             conn.execute(w.table.insert(), rows)
         elif isinstance(w, Update):
             conn.execute(update_statement(w), rows)

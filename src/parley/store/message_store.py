@@ -8,6 +8,7 @@ needs no read first.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from parley.store.repositories import (
     participant_row,
 )
 
+SENT_MEMORY = 200_000
 _SENT_RANK = MessageStatus.SENT.rank
 _FAILED_RANK = MessageStatus.FAILED.rank
 
@@ -47,6 +49,11 @@ class SqlMessageStore:
         self._clock = clock
         self._ttl_ms = cache_ttl_ms
         self._size = cache_size
+        self._sent: OrderedDict[str, None] = OrderedDict()
+        """Provider ids whose `sent` outcome this node committed (bounded): their receipts
+        need no lookup first."""
+        self._early: set[str] = set()
+        """Provider ids waiting in early_receipts (loaded at start, kept by this node)."""
         self._comms: dict[str, dict[str, tuple[int, Communication]]] = {}
         """conversation id -> communication id -> (valid until, communication)"""
 
@@ -115,10 +122,12 @@ class SqlMessageStore:
                                "error_message": o.error.reason})
                 done.append(o.message_id)
         writes: list[Write] = []
+        sent_ids = [str(r["provider_message_id"]) for r in sent]
         if sent:
             writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
-            writes.append(Then(_early_receipts_for([str(r["provider_message_id"])
-                                                    for r in sent])))
+            waiting = [pid for pid in sent_ids if pid in self._early]
+            if waiting:
+                writes.append(Then(_early_receipts_for(waiting)))
         if failed:
             writes.append(Update(t.messages, "id", failed, only_if_lower="status_rank"))
         if retry:
@@ -127,6 +136,11 @@ class SqlMessageStore:
             writes.append(Delete(t.outbox, "message_id", done))
         if writes:
             await self._committer.commit(writes)
+        self._early.difference_update(sent_ids)
+        for pid in sent_ids:
+            self._sent[pid] = None
+        while len(self._sent) > SENT_MEMORY:
+            self._sent.popitem(last=False)
 
     async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None:
         """Apply receipts; one whose submit response is not recorded yet (carriers do send
@@ -137,6 +151,11 @@ class SqlMessageStore:
                 for r in reports]
         if not rows:
             return
+        if all(r["_provider_message_id"] in self._sent for r in rows):
+            await self._committer.commit([Update(t.messages, "provider_message_id", rows,
+                                                 only_if_lower="status_rank")])
+            return
+        went_early: list[str] = []
 
         def apply(conn: Connection) -> None:
             ids = [r["_provider_message_id"] for r in rows]
@@ -153,8 +172,17 @@ class SqlMessageStore:
                 conn.execute(insert(t.early_receipts), [
                     {"provider_message_id": pid, **{k: v for k, v in r.items() if k[0] != "_"}}
                     for pid, r in early.items()])
+                went_early.extend(str(pid) for pid in early)
 
         await self._committer.commit([Then(apply)])
+        self._early.update(went_early)
+
+    async def load_early_receipts(self) -> int:
+        """At start: which receipts still wait for their submit response (usually none)."""
+        async with self._db.reader.connect() as conn:
+            self._early = set((await conn.execute(
+                select(t.early_receipts.c.provider_message_id))).scalars())
+        return len(self._early)
 
     async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]:
         """Take over outbox rows whose lease ran out (retries, or a node that died)."""
