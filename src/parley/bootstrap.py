@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from parley.services.numbers import NumberDirectory, NumberService
 from parley.services.ports import Carrier, Clock, SystemClock
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
+from parley.services.tasks import stop_task
 from parley.services.wrapup import WrapupService
 from parley.store.database import Database, open_database
 from parley.store.group_commit import GroupCommitter
@@ -100,10 +100,7 @@ class Parley:
 
     async def stop(self) -> None:
         if self.started:
-            if self._housekeeping is not None:
-                self._housekeeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._housekeeping
+            await stop_task(self._housekeeping)
             await self.inbound.stop()
             await self.acd.stop()
             await self.sender.drain(timeout_s=5)

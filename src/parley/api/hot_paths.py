@@ -14,7 +14,7 @@ import uuid
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley.api.errors import error_response, expected_error_response
-from parley.api.security import bearer_token
+from parley.api.security import bearer_token, header
 from parley.api.wire import (
     AdditionalMessage,
     SendAgentlessOutboundMessageRequest,
@@ -81,11 +81,7 @@ class HotPaths:
         if path != AGENTLESS and ids is None:
             await self.app(scope, receive, send)
             return
-        authorization = None
-        for key, value in scope["headers"]:
-            if key == b"authorization":
-                authorization = value.decode("latin-1")
-                break
+        authorization = header(scope, b"authorization")
         raw = await _body(receive)
         try:
             if ids is None:

@@ -17,6 +17,14 @@ def parley_of(request: Request) -> Parley:
     return app
 
 
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header straight from the ASGI scope (`name` in lower case)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -78,11 +86,7 @@ class CorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = None
-        for key, value in scope["headers"]:
-            if key == b"origin":
-                origin = value.decode("latin-1")
-                break
+        origin = header(scope, b"origin")
         if origin is None:
             await self.app(scope, receive, send)
             return

@@ -10,7 +10,6 @@ the phone's screen, not Parley's store, which keeps every message itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import re
 from collections import defaultdict, deque
@@ -31,6 +30,7 @@ from parley.services.ports import (
     InboundSms,
     OutboundSms,
 )
+from parley.services.tasks import stop_task
 
 _DEFAULT_AREA = {"US": "312", "CA": "416"}
 _TOLLFREE_AREA = "833"
@@ -75,11 +75,8 @@ class SimulatorCarrier:
         self._task = asyncio.create_task(self._deliver(), name="sim-delivery")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def fail_next(self, count: int = 1, *, permanent: bool = False,
                   reason: str = "simulated carrier outage") -> None:

@@ -35,6 +35,7 @@ from parley.domain.conversations import Conversation
 from parley.domain.errors import NotFound
 from parley.services.events import conversation_event, conversation_topics, routing_status_event
 from parley.services.ports import AcdRecord, Clock, EventBus, UnitOfWork, UnitOfWorkFactory
+from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
 
 log = logging.getLogger(__name__)
@@ -66,11 +67,8 @@ class AcdService:
         self._timer = asyncio.create_task(self._tick_forever(), name="acd-timer")
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-            self._timer = None
+        await stop_task(self._timer)
+        self._timer = None
 
     def engine(self, org_id: str) -> Acd:
         engine = self._engines.get(org_id)

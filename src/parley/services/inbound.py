@@ -16,7 +16,6 @@ Texts from one customer to one number are handled one at a time, in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from parley.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from parley.services.tasks import stop_task
 from parley.services.views import build_view
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,8 @@ class InboundService:
         self._timer = asyncio.create_task(self._timeouts_forever(), name="flow-timeouts")
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-            self._timer = None
+        await stop_task(self._timer)
+        self._timer = None
 
     # -- the entry point for every carrier ---------------------------------------------------
 
