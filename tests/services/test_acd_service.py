@@ -1,0 +1,696 @@
+"""The ACD service on the real store: offers, capacity, declines, timeouts, wrap-up, restart.
+
+Every test here runs on a dedicated Parley whose clock moves only when the test says so, on a
+database of its own (a fresh SQLite file, or a fresh PostgreSQL database): alerting timeouts
+are reached by advancing the clock and ticking the ACD, never by sleeping, and no second ACD
+ever sees the organisations of the shared session server. Conversations arrive through the
+real inbound entry point; a number with no route goes to queue 'Support', the queue that uses
+it as its Outbound SMS Number.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+import pytest
+
+from parley.api.app import create_app
+from parley.bootstrap import Parley, bootstrap, migrate_database
+from parley.domain.access import Principal
+from parley.domain.acd import RoutingStatus
+from parley.domain.conversations import Conversation, Participant, Purpose, State, Wrapup
+from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from parley.services.ports import AcdRecord, InboundSms
+from parley.services.queues import QueueSettings
+from tests.conftest import PG_ADMIN_URL, settings_for
+from tests.orgs import AREA_CODES, Tenant, make_org
+
+TIMEOUT_MS = 30_000
+"""A queue's default alertingTimeoutSeconds, in ms."""
+
+# -- a clock the test moves, and a Parley of its own ----------------------------------------
+
+
+class ManualClock:
+    """The Clock port, moved only by `advance`."""
+
+    def __init__(self, now_ms: int | None = None) -> None:
+        self.now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+
+    def now_ms(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+_customers = itertools.product(random.sample(AREA_CODES, len(AREA_CODES)), range(100))
+
+
+def new_customer() -> str:
+    """A phone number no other call in this run got (so no text threads by accident)."""
+    area, line = next(_customers)
+    return f"+1{area}55501{line:02d}"
+
+
+@asynccontextmanager
+async def fresh_database(database_url: str, data_dir: Path) -> AsyncIterator[str]:
+    """A new, migrated database on the backend of `database_url`, dropped afterwards."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{data_dir / f'own-{uuid.uuid4().hex[:8]}.db'}"
+        await migrate_database(settings_for(url, data_dir))
+        yield url
+        return
+    name = f"parley_own_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    try:
+        await migrate_database(settings_for(url, data_dir))
+        yield url
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@asynccontextmanager
+async def running(database_url: str, data_dir: Path, clock: ManualClock,
+                  **overrides: Any) -> AsyncIterator[Parley]:
+    """A started Parley on `database_url` with `clock`; stopped on the way out."""
+    app = bootstrap(settings_for(database_url, data_dir, **overrides), clock=clock)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+@asynccontextmanager
+async def client_of(app: Parley) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(app, manage_lifecycle=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as http:
+        yield http
+
+
+@dataclass
+class Desk:
+    """One organisation on a dedicated Parley: its admin and agents as principals."""
+
+    parley: Parley
+    clock: ManualClock
+    org: Tenant
+    admin: Principal
+    agents: list[Principal]
+
+    def agent_id(self, i: int) -> str:
+        return self.org.agents[i].id
+
+    def name_of(self, user_id: str | None) -> str:
+        names = {a.id: f"agent{i}" for i, a in enumerate(self.org.agents)}
+        return names.get(user_id or "", str(user_id))
+
+    # -- doing things ----------------------------------------------------------------------
+
+    async def on_queue(self, i: int) -> None:
+        await self.parley.agents.set_routing_status(self.agents[i], self.agent_id(i), "IDLE")
+
+    async def off_queue(self, i: int) -> None:
+        await self.parley.agents.set_routing_status(self.agents[i], self.agent_id(i),
+                                                    "OFF_QUEUE")
+
+    async def capacity(self, i: int, n: int) -> None:
+        await self.parley.agents.set_user_utilization(self.admin, self.agent_id(i), n)
+
+    async def text_in(self, text: str = "Hello", customer: str | None = None) -> str:
+        """A customer texts the organisation's number; the conversation id."""
+        received = await self.parley.inbound.receive(InboundSms(
+            carrier="sim", carrier_message_id=uuid.uuid4().hex,
+            from_address=customer or new_customer(), to_address=self.org.number, text=text,
+            received_ms=self.clock.now_ms()))
+        return received.conversation_id
+
+    async def party(self, conversation_id: str, i: int, *states: State) -> Participant:
+        c = await self.conversation(conversation_id)
+        found = [p for p in c.agents() if p.user_id == self.agent_id(i) and p.state in states]
+        assert found, f"agent{i} is not {states} on {conversation_id}: {self.describe(c)}"
+        return found[-1]
+
+    async def accept(self, conversation_id: str, i: int) -> Participant:
+        p = await self.party(conversation_id, i, State.ALERTING)
+        await self.parley.conversations.update_participant(
+            self.agents[i], conversation_id, p.id, state="connected", wrapup=None)
+        return p
+
+    async def decline(self, conversation_id: str, i: int) -> None:
+        p = await self.party(conversation_id, i, State.ALERTING)
+        await self.parley.conversations.update_participant(
+            self.agents[i], conversation_id, p.id, state="disconnected", wrapup=None)
+
+    async def leave(self, conversation_id: str, i: int, code: str | None = None) -> None:
+        p = await self.party(conversation_id, i, State.CONNECTED)
+        await self.parley.conversations.update_participant(
+            self.agents[i], conversation_id, p.id, state="disconnected",
+            wrapup=None if code is None else Wrapup(code=code))
+
+    async def time_out(self) -> None:
+        """Move past the alerting timeout and let the ACD expire what is due."""
+        self.clock.advance(TIMEOUT_MS + 1)
+        await self.parley.acd.tick()
+
+    # -- looking -----------------------------------------------------------------------------
+
+    async def conversation(self, conversation_id: str) -> Conversation:
+        async with self.parley.uow(read_only=True) as uow:
+            c = await uow.conversations.get(self.org.id, conversation_id)
+        assert c is not None, f"conversation {conversation_id} is not in the store"
+        return c
+
+    async def offered_to(self, conversation_id: str) -> list[str]:
+        """Who the conversation is alerting ("agent0", "agent1"); [] when it waits."""
+        c = await self.conversation(conversation_id)
+        ids = [p.user_id for p in c.agents() if p.state is State.ALERTING]
+        return [self.name_of(u) for u in ids]
+
+    async def connected_to(self, conversation_id: str) -> list[str]:
+        c = await self.conversation(conversation_id)
+        return [self.name_of(p.user_id) for p in c.agents() if p.state is State.CONNECTED]
+
+    async def waiting_in(self, conversation_id: str) -> str | None:
+        """The queue of the conversation's active acd participant (it waits or alerts)."""
+        c = await self.conversation(conversation_id)
+        queues = [p.queue_id for p in c.participants
+                  if p.purpose is Purpose.ACD and p.is_active]
+        assert len(queues) <= 1, self.describe(c)
+        return queues[0] if queues else None
+
+    async def record(self, conversation_id: str) -> AcdRecord | None:
+        async with self.parley.uow(read_only=True) as uow:
+            return await uow.acd.get(conversation_id)
+
+    async def status(self, i: int) -> RoutingStatus:
+        view = await self.parley.agents.routing_status(self.admin, self.agent_id(i))
+        return view.status
+
+    async def stored_not_responding(self, i: int) -> bool:
+        async with self.parley.uow(read_only=True) as uow:
+            return await uow.agents.not_responding(self.agent_id(i))
+
+    def describe(self, c: Conversation) -> str:
+        return "; ".join(f"{p.purpose.value}:{p.state.value}:{self.name_of(p.user_id)}"
+                         f":{p.disconnect_type}" for p in c.participants)
+
+
+async def desk_on(app: Parley, clock: ManualClock, http: httpx.AsyncClient) -> Desk:
+    org = await make_org(app, http)
+    agents = [await app.auth.authenticate(p.token) for p in org.agents]
+    return Desk(app, clock, org, org.principal(), agents)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    parley: Parley
+    clock: ManualClock
+    http: httpx.AsyncClient
+
+
+@pytest.fixture(scope="module")
+async def node(database_url: str, tmp_path_factory: pytest.TempPathFactory
+               ) -> AsyncIterator[Node]:
+    """A Parley with a manual clock on a database of its own, shared by this module."""
+    data_dir = tmp_path_factory.mktemp("acd-node")
+    clock = ManualClock()
+    async with fresh_database(database_url, data_dir) as url, \
+            running(url, data_dir, clock) as app, client_of(app) as http:
+        yield Node(app, clock, http)
+
+
+@pytest.fixture
+async def desk(node: Node) -> Desk:
+    """A fresh organisation: two agents (off queue) in 'Support', texts to its number go there."""
+    d = await desk_on(node.parley, node.clock, node.http)
+    await d.capacity(0, 1)
+    await d.capacity(1, 1)
+    return d
+
+
+async def both_on_queue(d: Desk, first: int = 1) -> None:
+    """Both agents on queue, `first` a second before the other (so it is longest idle)."""
+    await d.on_queue(first)
+    d.clock.advance(1_000)
+    await d.on_queue(1 - first)
+
+
+# -- selection and capacity --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", [0, 1])
+async def test_longest_idle_first_and_a_third_text_waits(desk: Desk, first: int) -> None:
+    d = desk
+    await both_on_queue(d, first=first)
+    assert [await d.status(0), await d.status(1)] == [RoutingStatus.IDLE] * 2
+
+    a = await d.text_in("first")
+    b = await d.text_in("second")
+    c = await d.text_in("third")
+
+    assert await d.offered_to(a) == [f"agent{first}"]
+    assert await d.offered_to(b) == [f"agent{1 - first}"]
+    assert await d.offered_to(c) == []
+    assert await d.waiting_in(c) == d.org.queue_id
+    assert [await d.status(0), await d.status(1)] == [RoutingStatus.INTERACTING] * 2
+
+    rec_a, rec_c = await d.record(a), await d.record(c)
+    assert rec_a is not None and rec_c is not None
+    assert (rec_a.state, rec_a.agent_id, rec_a.queue_id) == (
+        "alerting", d.agent_id(first), d.org.queue_id)
+    assert rec_a.deadline_ms == d.clock.now_ms() + TIMEOUT_MS
+    assert (rec_c.state, rec_c.agent_id) == ("waiting", None)
+    offer = await d.party(a, first, State.ALERTING)
+    assert offer.alerting_timeout_ms == TIMEOUT_MS
+    assert offer.queue_id == d.org.queue_id
+
+
+async def test_disconnecting_frees_capacity_for_the_waiting_one(desk: Desk) -> None:
+    d = desk
+    await both_on_queue(d, first=0)
+    a, b, c = await d.text_in("a"), await d.text_in("b"), await d.text_in("c")
+    await d.accept(a, 0)
+    assert await d.connected_to(a) == ["agent0"]
+    assert await d.waiting_in(a) is None  # the acd participant left when the agent connected
+    assert (await d.record(a)).state == "connected"  # type: ignore[union-attr]
+    assert await d.offered_to(c) == []
+
+    await d.leave(a, 0)
+
+    assert await d.offered_to(c) == ["agent0"]
+    assert await d.record(a) is None
+    ended = await d.conversation(a)
+    assert ended.state is State.DISCONNECTED
+    assert await d.offered_to(b) == ["agent1"]  # untouched
+
+
+async def test_capacity_two_gives_one_agent_two_offers(desk: Desk) -> None:
+    d = desk
+    await d.capacity(0, 2)
+    await d.on_queue(0)
+    a, b, c = await d.text_in("a"), await d.text_in("b"), await d.text_in("c")
+    assert await d.offered_to(a) == ["agent0"]
+    assert await d.offered_to(b) == ["agent0"]
+    assert await d.offered_to(c) == []
+    view = d.parley.acd.engine(d.org.id).agent(d.agent_id(0))
+    assert view.capacity == 2 and sorted(view.alerting) == sorted([a, b])
+
+    # Raising the capacity takes the waiting one at once.
+    await d.capacity(0, 3)
+    assert await d.offered_to(c) == ["agent0"]
+
+
+async def test_off_queue_withdraws_offers_to_the_other_agent(desk: Desk) -> None:
+    d = desk
+    await both_on_queue(d, first=0)
+    a = await d.text_in()
+    assert await d.offered_to(a) == ["agent0"]
+    await d.off_queue(0)
+    assert await d.offered_to(a) == ["agent1"]
+    assert await d.status(0) is RoutingStatus.OFF_QUEUE
+    withdrawn = await d.conversation(a)
+    [old] = [p for p in withdrawn.agents() if p.user_id == d.agent_id(0)]
+    assert old.state is State.DISCONNECTED and old.disconnect_type == "system"
+
+
+# -- declines and timeouts ------------------------------------------------------------------------
+
+
+async def test_decline_offers_it_to_the_other_agent(desk: Desk) -> None:
+    d = desk
+    await both_on_queue(d, first=0)
+    a = await d.text_in()
+    assert await d.offered_to(a) == ["agent0"]
+
+    await d.decline(a, 0)
+
+    assert await d.offered_to(a) == ["agent1"]
+    c = await d.conversation(a)
+    [declined] = [p for p in c.agents() if p.user_id == d.agent_id(0)]
+    assert declined.state is State.DISCONNECTED and declined.disconnect_type == "client"
+    assert await d.status(0) is RoutingStatus.IDLE  # a decline is not NOT_RESPONDING
+    rec = await d.record(a)
+    assert rec is not None and rec.agent_id == d.agent_id(1)
+    assert rec.declined_by == [d.agent_id(0)]
+
+
+async def test_decline_with_no_one_else_waits_and_comes_back(desk: Desk) -> None:
+    d = desk
+    await d.on_queue(0)
+    a = await d.text_in()
+    await d.decline(a, 0)
+    # Nobody else is available: it comes back to the one who declined (the only agent).
+    assert await d.offered_to(a) == ["agent0"]
+    c = await d.conversation(a)
+    assert sorted(p.state.value for p in c.agents()) == ["alerting", "disconnected"]
+
+
+async def test_timeout_makes_the_agent_not_responding_and_offers_the_other(desk: Desk) -> None:
+    d = desk
+    await both_on_queue(d, first=0)
+    a = await d.text_in()
+    assert await d.offered_to(a) == ["agent0"]
+
+    d.clock.advance(TIMEOUT_MS - 1)
+    await d.parley.acd.tick()
+    assert await d.offered_to(a) == ["agent0"]  # not yet
+
+    await d.time_out()
+
+    assert await d.status(0) is RoutingStatus.NOT_RESPONDING
+    assert await d.stored_not_responding(0)
+    assert await d.offered_to(a) == ["agent1"]
+    c = await d.conversation(a)
+    [expired] = [p for p in c.agents() if p.user_id == d.agent_id(0)]
+    assert expired.state is State.DISCONNECTED and expired.disconnect_type == "timeout"
+
+    # A NOT_RESPONDING agent gets nothing new.
+    b = await d.text_in()
+    assert await d.offered_to(b) == []
+
+    # PUT routingstatus IDLE clears it, and the waiting conversation is offered at once.
+    view = await d.parley.agents.set_routing_status(d.agents[0], d.agent_id(0), "IDLE")
+    assert not await d.stored_not_responding(0)
+    assert await d.offered_to(b) == ["agent0"]
+    assert view.status is RoutingStatus.INTERACTING
+    assert await d.status(1) is RoutingStatus.INTERACTING
+
+
+async def test_timeout_with_nobody_else_leaves_it_waiting(desk: Desk) -> None:
+    d = desk
+    await d.on_queue(0)
+    a = await d.text_in()
+    await d.time_out()
+    assert await d.status(0) is RoutingStatus.NOT_RESPONDING
+    assert await d.offered_to(a) == []
+    assert await d.waiting_in(a) == d.org.queue_id
+    assert (await d.record(a)).state == "waiting"  # type: ignore[union-attr]
+
+    await d.on_queue(1)
+    assert await d.offered_to(a) == ["agent1"]
+
+
+async def test_offer_and_status_reach_the_agents_channel(desk: Desk) -> None:
+    d = desk
+    hub = d.parley.notifications
+    me = d.agent_id(0)
+    channel = hub.create_channel(d.agents[0])
+    await hub.subscribe(channel, [f"v2.users.{me}.conversations.messages",
+                                  f"v2.users.{me}.routingstatus"],
+                        replace=True, ignore_errors=False)
+    await d.on_queue(0)
+    a = await d.text_in()
+    await d.time_out()
+
+    seen: list[dict[str, Any]] = []
+    while not channel.inbox.empty():
+        seen.append(channel.inbox.get_nowait())
+    offers = [e for e in seen if e["topicName"].endswith("conversations.messages")
+              and any(p.get("user", {}).get("id") == me and p["state"] == "alerting"
+                      for p in e["eventBody"]["participants"])]
+    assert offers and offers[0]["eventBody"]["id"] == a
+    assert offers[0]["version"] == "2" and "CorrelationId" in offers[0]["metadata"]
+    statuses = [e["eventBody"]["routingStatus"]["status"] for e in seen
+                if e["topicName"].lower().endswith("routingstatus")]
+    assert statuses[-1] == "NOT_RESPONDING", statuses
+    assert "INTERACTING" in statuses
+
+
+# -- transfer and wrap-up --------------------------------------------------------------------------
+
+
+async def test_transfer_to_another_queue_offers_it_there(desk: Desk) -> None:
+    d = desk
+    other = await d.parley.queues.create(d.admin, QueueSettings(name="Escalations"))
+    await d.parley.queues.change_members(d.admin, d.org.queue_id, [d.agent_id(1)],
+                                         remove=True)
+    await d.parley.queues.change_members(d.admin, other.id, [d.agent_id(1)], remove=False)
+    await both_on_queue(d, first=0)
+    a = await d.text_in()
+    p = await d.accept(a, 0)
+
+    await d.parley.conversations.transfer(d.agents[0], a, p.id, queue_id=other.id)
+
+    assert await d.offered_to(a) == ["agent1"]
+    assert await d.waiting_in(a) == other.id
+    assert await d.connected_to(a) == []
+    assert await d.status(0) is RoutingStatus.IDLE
+    rec = await d.record(a)
+    assert rec is not None and (rec.queue_id, rec.state) == (other.id, "alerting")
+    c = await d.conversation(a)
+    [left] = [q for q in c.agents() if q.user_id == d.agent_id(0)]
+    assert left.disconnect_type == "transfer"
+    await d.accept(a, 1)
+    assert await d.connected_to(a) == ["agent1"]
+
+
+async def test_a_supervisor_transfers_a_waiting_conversation(desk: Desk) -> None:
+    d = desk
+    other = await d.parley.queues.create(d.admin, QueueSettings(name="Overflow"))
+    await d.parley.queues.change_members(d.admin, other.id, [d.agent_id(1)], remove=False)
+    a = await d.text_in()  # nobody on queue: it waits in Support
+    c = await d.conversation(a)
+    [acd] = [p for p in c.participants if p.purpose is Purpose.ACD and p.is_active]
+
+    await d.parley.conversations.transfer(d.admin, a, acd.id, queue_id=other.id)
+
+    assert await d.waiting_in(a) == other.id
+    assert d.parley.acd.engine(d.org.id).waiting(other.id) == [a]
+    assert d.parley.acd.engine(d.org.id).waiting(d.org.queue_id) == []
+    await d.on_queue(1)
+    assert await d.offered_to(a) == ["agent1"]
+
+
+async def test_removing_the_alerted_agent_from_the_queue_withdraws_the_offer(
+        desk: Desk) -> None:
+    d = desk
+    await both_on_queue(d, first=0)
+    a = await d.text_in()
+    assert await d.offered_to(a) == ["agent0"]
+
+    await d.parley.queues.change_members(d.admin, d.org.queue_id, [d.agent_id(0)],
+                                         remove=True)
+
+    assert await d.offered_to(a) == ["agent1"]
+    assert await d.status(0) is RoutingStatus.IDLE
+    b = await d.text_in()
+    assert await d.offered_to(b) == []  # agent0 is no member any more; agent1 is busy
+
+
+async def test_transfer_to_unknown_queue_is_not_found(desk: Desk) -> None:
+    d = desk
+    await d.on_queue(0)
+    a = await d.text_in()
+    p = await d.accept(a, 0)
+    with pytest.raises(NotFound, match="not found"):
+        await d.parley.conversations.transfer(d.agents[0], a, p.id,
+                                              queue_id=str(uuid.uuid4()))
+    assert await d.connected_to(a) == ["agent0"]
+
+
+async def mandatory_wrapup(d: Desk, prompt: str = "MANDATORY") -> str:
+    """Make 'Support' prompt for a mandatory wrap-up and offer one code; the code's id."""
+    await d.parley.queues.replace(d.admin, d.org.queue_id, QueueSettings(
+        name="Support", sms_number_id=d.org.number_id, wrapup_prompt=prompt,
+        wrapup_timeout_ms=None if prompt == "MANDATORY" else 60_000))
+    code = await d.parley.wrapup.create(d.admin, name="Resolved", description=None)
+    await d.parley.wrapup.add_to_queue(d.admin, d.org.queue_id, [code.id])
+    return code.id
+
+
+@pytest.mark.parametrize("prompt", ["MANDATORY", "MANDATORY_TIMEOUT",
+                                    "MANDATORY_FORCED_TIMEOUT"])
+async def test_mandatory_wrapup_holds_capacity_until_the_code(desk: Desk, prompt: str) -> None:
+    d = desk
+    code = await mandatory_wrapup(d, prompt)
+    await d.on_queue(0)
+    a = await d.text_in("a")
+    b = await d.text_in("b")
+    p = await d.accept(a, 0)
+    assert await d.offered_to(b) == []
+
+    await d.leave(a, 0)  # no code
+
+    c = await d.conversation(a)
+    left = c.participant(p.id)
+    assert left.state is State.DISCONNECTED and left.wrapup_required
+    assert await d.status(0) is RoutingStatus.INTERACTING  # after-call work holds capacity
+    assert await d.offered_to(b) == []
+
+    await d.parley.conversations.update_participant(d.agents[0], a, p.id, state=None,
+                                                    wrapup=Wrapup(code=code))
+
+    c = await d.conversation(a)
+    done = c.participant(p.id)
+    assert not done.wrapup_required
+    assert done.wrapup is not None and (done.wrapup.code, done.wrapup.name) == (
+        code, "Resolved")
+    assert await d.offered_to(b) == ["agent0"]
+    assert await d.record(a) is None
+
+
+async def test_a_text_during_after_call_work_is_routed_after_the_wrapup(desk: Desk) -> None:
+    d = desk
+    code = await mandatory_wrapup(d)
+    await d.on_queue(0)
+    customer = new_customer()
+    a = await d.text_in("help", customer)
+    p = await d.accept(a, 0)
+    await d.leave(a, 0)  # after-call work
+
+    again = await d.text_in("thanks! one more thing", customer)
+    assert again == a  # reopened: nobody has it yet, the agent is wrapping up
+    assert await d.offered_to(a) == []
+
+    await d.parley.conversations.update_participant(d.agents[0], a, p.id, state=None,
+                                                    wrapup=Wrapup(code=code))
+
+    assert await d.waiting_in(a) == d.org.queue_id  # not stranded: queued again...
+    assert await d.offered_to(a) == ["agent0"]  # ...and offered to the free agent
+    c = await d.conversation(a)
+    assert c.participant(p.id).wrapup is not None
+
+
+async def test_leaving_with_the_code_frees_capacity_at_once(desk: Desk) -> None:
+    d = desk
+    code = await mandatory_wrapup(d)
+    await d.on_queue(0)
+    a, b = await d.text_in("a"), await d.text_in("b")
+    await d.accept(a, 0)
+    await d.leave(a, 0, code=code)
+    assert await d.offered_to(b) == ["agent0"]
+    c = await d.conversation(a)
+    [p] = [q for q in c.agents() if q.wrapup is not None]
+    assert not p.wrapup_required and p.wrapup.name == "Resolved"  # type: ignore[union-attr]
+
+
+async def test_a_code_the_queue_does_not_offer_is_rejected(desk: Desk) -> None:
+    d = desk
+    await mandatory_wrapup(d)
+    stranger = await d.parley.wrapup.create(d.admin, name="Other", description=None)
+    await d.on_queue(0)
+    a = await d.text_in()
+    await d.accept(a, 0)
+    with pytest.raises(InvalidInput, match="not offered by queue"):
+        await d.leave(a, 0, code=stranger.id)
+    with pytest.raises(InvalidInput, match="not found"):
+        await d.leave(a, 0, code=str(uuid.uuid4()))
+    assert await d.connected_to(a) == ["agent0"]  # nothing changed
+
+
+async def test_optional_wrapup_frees_capacity_without_a_code(desk: Desk) -> None:
+    d = desk
+    await d.on_queue(0)
+    a, b = await d.text_in("a"), await d.text_in("b")
+    await d.accept(a, 0)
+    await d.leave(a, 0)
+    assert await d.offered_to(b) == ["agent0"]
+    c = await d.conversation(a)
+    assert not any(p.wrapup_required for p in c.agents())
+
+
+async def test_someone_elses_offer_and_leaving_twice_are_refused(desk: Desk) -> None:
+    d = desk
+    await d.on_queue(0)
+    a = await d.text_in()
+    p = await d.party(a, 0, State.ALERTING)
+    with pytest.raises(Forbidden):
+        await d.parley.conversations.update_participant(d.agents[1], a, p.id,
+                                                        state="connected", wrapup=None)
+    assert await d.offered_to(a) == ["agent0"]
+    await d.accept(a, 0)
+    await d.leave(a, 0)
+    with pytest.raises(Conflict, match="already disconnected"):
+        await d.parley.conversations.update_participant(d.agents[0], a, p.id,
+                                                        state="disconnected", wrapup=None)
+
+
+# -- restart -------------------------------------------------------------------------------------
+
+
+async def test_restart_rebuilds_waiting_and_alerting_conversations(
+        database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with fresh_database(database_url, tmp_path) as url:
+        async with running(url, tmp_path, clock) as first, client_of(first) as http:
+            d = await desk_on(first, clock, http)
+            await d.capacity(0, 1)
+            await d.capacity(1, 1)
+            await both_on_queue(d, first=0)
+            a, b, c = await d.text_in("a"), await d.text_in("b"), await d.text_in("c")
+            assert [await d.offered_to(x) for x in (a, b, c)] == [["agent0"], ["agent1"], []]
+            deadline = (await d.record(a)).deadline_ms  # type: ignore[union-attr]
+
+        clock.advance(1_000)
+        async with running(url, tmp_path, clock) as second:
+            d.parley = second
+            engine = second.acd.engine(d.org.id)
+            assert sorted(engine.interaction_ids()) == sorted([a, b, c])
+            xa, xc = engine.interaction(a), engine.interaction(c)
+            assert (xa.state.value, xa.agent_id, xa.deadline_ms) == (
+                "alerting", d.agent_id(0), deadline)
+            assert (xc.state.value, xc.agent_id) == ("waiting", None)
+            assert engine.waiting(d.org.queue_id) == [c]
+            assert [await d.status(0), await d.status(1)] == [RoutingStatus.INTERACTING] * 2
+
+            # An offer made before the restart can be accepted after it...
+            await d.accept(b, 1)
+            assert await d.connected_to(b) == ["agent1"]
+            # ...and one can time out after it.
+            d.clock.advance(TIMEOUT_MS)
+            await second.acd.tick()
+            assert await d.status(0) is RoutingStatus.NOT_RESPONDING
+            assert await d.offered_to(a) == []  # agent1 is busy with b: a waits, first in line
+
+            await d.leave(b, 1)
+            assert await d.offered_to(a) == ["agent1"]  # the older one
+            assert await d.offered_to(c) == []
+            await d.on_queue(0)
+            assert await d.offered_to(c) == ["agent0"]
+
+
+async def test_restart_keeps_not_responding_and_connected(
+        database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with fresh_database(database_url, tmp_path) as url:
+        async with running(url, tmp_path, clock) as first, client_of(first) as http:
+            d = await desk_on(first, clock, http)
+            await both_on_queue(d, first=0)
+            a = await d.text_in("a")
+            await d.time_out()  # agent0 NOT_RESPONDING, a offered to agent1
+            await d.accept(a, 1)
+            b = await d.text_in("b")  # nobody is free: waits
+
+        async with running(url, tmp_path, clock) as second:
+            d.parley = second
+            assert await d.status(0) is RoutingStatus.NOT_RESPONDING
+            assert await d.status(1) is RoutingStatus.INTERACTING
+            assert await d.connected_to(a) == ["agent1"]
+            assert await d.offered_to(b) == []
+            await d.leave(a, 1)
+            assert await d.offered_to(b) == ["agent1"]
