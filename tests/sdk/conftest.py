@@ -14,6 +14,7 @@ process gets that HOME too.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import dataclasses
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 import httpx
 import pytest
 
@@ -131,10 +133,29 @@ def _parley() -> str:
     return str(exe)
 
 
-def _server_database(database_url: str, data_dir: Path) -> str:
+@contextlib.contextmanager
+def _server_database(database_url: str, data_dir: Path) -> Iterator[str]:
+    """A database of the server's own: sharing the in-process tests' one would make the two
+    a pair of nodes, and the server's outbox poller would take over their retries."""
     if database_url.startswith("sqlite"):
-        return f"sqlite+aiosqlite:///{data_dir / 'parley-sdk.db'}"
-    return database_url
+        yield f"sqlite+aiosqlite:///{data_dir / 'parley-sdk.db'}"
+        return
+    base, _, name = database_url.rpartition("/")
+    own = f"{name}_sdk"
+    admin = base.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{own}"'))
+    try:
+        yield f"{base}/{own}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -193,8 +214,13 @@ def _serve(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes]
 def sdk_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[SdkServer]:
     data_dir = tmp_path_factory.mktemp("sdk-server")
+    with _server_database(database_url, data_dir) as server_database:
+        yield from _sdk_server(server_database, data_dir)
+
+
+def _sdk_server(server_database: str, data_dir: Path) -> Iterator[SdkServer]:
     env = sdk_env(
-        PARLEY_DATABASE_URL=_server_database(database_url, data_dir),
+        PARLEY_DATABASE_URL=server_database,
         PARLEY_DATA_DIR=str(data_dir),
         PARLEY_ARGON2_TIME_COST="1",
         PARLEY_ARGON2_MEMORY_KIB="1024",

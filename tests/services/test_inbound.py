@@ -104,7 +104,7 @@ actions:
 DELETED_QUEUE_FLOW = """\
 name: To a queue that goes away
 type: inboundshortmessage
-fallbackQueue: Support
+fallbackQueue: Overflow
 start: toGone
 actions:
   toGone:
@@ -469,17 +469,24 @@ async def test_a_failed_data_action_without_a_failure_path_goes_to_the_fallback_
     assert parley.acd.is_routing(org.id, c.id)
 
 
-async def test_a_transfer_to_a_deleted_queue_goes_to_the_default_queue(
+async def test_a_transfer_to_a_deleted_queue_goes_to_the_flows_fallback_queue(
         parley: Parley, org: Tenant) -> None:
     doomed = await add_queue(parley, org, "Doomed")
+    overflow = await add_queue(parley, org, "Overflow")
     await publish(parley, org, DELETED_QUEUE_FLOW)
     await parley.queues.delete(org.principal(), doomed)
 
     got = await receive(parley, org, new_customer(), "Hello?")
 
     c = await conversation(parley, org, got.conversation_id)
-    assert queue_of(c) == org.queue_id
+    assert queue_of(c) == overflow
     assert inbound_texts(await messages(parley, c.id)) == ["Hello?"]
+
+    await parley.queues.delete(org.principal(), overflow)  # and when that is gone too
+    got = await receive(parley, org, new_customer(), "Anyone?")
+    c = await conversation(parley, org, got.conversation_id)
+    assert queue_of(c) == org.queue_id
+    assert inbound_texts(await messages(parley, c.id)) == ["Anyone?"]
 
 
 async def test_a_number_with_no_route_goes_to_its_queue(parley: Parley, org: Tenant) -> None:

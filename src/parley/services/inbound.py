@@ -254,7 +254,8 @@ class InboundService:
                     follow = resume(definition, step.run, result, now=now)
                 elif isinstance(event, TransferToAcd):
                     await self._end_run(conversation_id)
-                    await self._transfer(org_id, conversation_id, event)
+                    await self._transfer(org_id, conversation_id, event,
+                                         fallback=definition.fallback_queue)
                 elif isinstance(event, Disconnect):
                     await self._end_run(conversation_id)
                     await self._disconnect(org_id, conversation_id)
@@ -295,9 +296,12 @@ class InboundService:
             await uow.flows.end_run(conversation_id)
             await uow.commit()
 
-    async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd) -> None:
+    async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd, *,
+                        fallback: str) -> None:
         async with self._uow(read_only=True) as uow:
             queue = await uow.queues.by_name(org_id, event.queue)
+            if queue is None:  # deleted since the flow was published: its fallback queue
+                queue = await uow.queues.by_name(org_id, fallback)
             skill_ids = []
             for name in event.skills:
                 skill = await uow.skills.by_name(org_id, name)
@@ -308,8 +312,8 @@ class InboundService:
                 agent = await uow.users.by_email(event.preferred_agent)
                 preferred = agent.id if agent is not None and agent.org_id == org_id else None
         if queue is None:
-            log.warning("flow transfer to unknown queue '%s' on %s; default queue instead",
-                        event.queue, conversation_id)
+            log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s; default "
+                        "queue instead", event.queue, fallback, conversation_id)
             await self._to_default_queue(org_id, conversation_id)
             return
         await self._acd.enqueue(org_id, conversation_id, queue.id, priority=event.priority,
