@@ -83,6 +83,7 @@ class Parley:
         await self.sender.start()
         await self.acd.start()
         await self.inbound.start()
+        await self.conversations.start()
         self._housekeeping = asyncio.create_task(self._tidy(), name="housekeeping")
         self.started = True
 
@@ -101,6 +102,7 @@ class Parley:
     async def stop(self) -> None:
         if self.started:
             await stop_task(self._housekeeping)
+            await self.conversations.stop()
             await self.inbound.stop()
             await self.acd.stop()
             await self.sender.drain(timeout_s=5)

@@ -694,3 +694,39 @@ async def test_restart_keeps_not_responding_and_connected(
             assert await d.offered_to(b) == []
             await d.leave(a, 1)
             assert await d.offered_to(b) == ["agent1"]
+
+
+@pytest.mark.parametrize("prompt", ["MANDATORY_TIMEOUT", "MANDATORY_FORCED_TIMEOUT"])
+async def test_timed_after_call_work_ends_by_itself(desk: Desk, prompt: str) -> None:
+    d = desk
+    await mandatory_wrapup(d, prompt)  # acwSettings.timeoutMs 60 s
+    await d.on_queue(0)
+    a = await d.text_in("a")
+    b = await d.text_in("b")
+    p = await d.accept(a, 0)
+    await d.leave(a, 0)  # no code: after-call work, capacity held
+
+    d.clock.advance(59_000)
+    assert await d.parley.conversations.end_due_after_call_work() == 0
+    assert await d.status(0) is RoutingStatus.INTERACTING
+    assert await d.offered_to(b) == []
+
+    d.clock.advance(1_001)
+    assert await d.parley.conversations.end_due_after_call_work() == 1
+
+    done = (await d.conversation(a)).participant(p.id)
+    assert not done.wrapup_required
+    assert done.wrapup is not None and done.wrapup.code == "ININ-WRAP-UP-TIMEOUT"
+    assert await d.offered_to(b) == ["agent0"]
+
+
+async def test_plain_mandatory_after_call_work_never_times_out(desk: Desk) -> None:
+    d = desk
+    await mandatory_wrapup(d, "MANDATORY")
+    await d.on_queue(0)
+    a = await d.text_in("a")
+    await d.accept(a, 0)
+    await d.leave(a, 0)
+    d.clock.advance(3_600_000)
+    assert await d.parley.conversations.end_due_after_call_work() == 0
+    assert await d.status(0) is RoutingStatus.INTERACTING

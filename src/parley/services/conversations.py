@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
+import logging
+
 from parley.domain.access import Permission, Principal, Role
 from parley.domain.agents import WrapupCode
 from parley.domain.conversations import (
@@ -30,7 +35,10 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.sending import OutboxSender
+from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_MESSENGER_TYPES = ("sms",)
 KNOWN_MESSENGER_TYPES = ("sms", "open", "whatsapp", "webmessaging", "apple")
@@ -56,6 +64,10 @@ class ConversationService:
         self._sender = sender
         self._router = router
         self._bus = bus
+        self._acw: list[tuple[int, str, str, str]] = []
+        """(deadline, org, conversation, participant) of after-call work that times out"""
+        self._acw_wake = asyncio.Event()
+        self._acw_task: asyncio.Task[None] | None = None
 
     # -- starting ------------------------------------------------------------------------
 
@@ -281,10 +293,74 @@ class ConversationService:
         finished = await self._leave(principal, conversation_id, participant_id,
                                      leave=state == "disconnected", wrapup=wrapup,
                                      prompt=None if queue is None else queue.wrapup_prompt)
-        if finished and self._router.is_routing(org, conversation_id):
-            await self._router.finish(org, conversation_id)
-            await self._requeue_unattended(org, conversation_id, p.queue_id)
+        if finished:
+            await self._release(org, conversation_id, p.queue_id)
+        elif queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
+            self._acw_later(org, conversation_id, participant_id,
+                            self._clock.now_ms() + acw_timeout_ms(queue))
         await self.publish(org, conversation_id)
+
+    async def _release(self, org_id: str, conversation_id: str, queue_id: str | None) -> None:
+        """The agent is done with it: free their capacity (and serve a text that came in
+        during after-call work)."""
+        if self._router.is_routing(org_id, conversation_id):
+            await self._router.finish(org_id, conversation_id)
+            await self._requeue_unattended(org_id, conversation_id, queue_id)
+
+    # -- after-call work that times out -------------------------------------------------------
+
+    def _acw_later(self, org_id: str, conversation_id: str, participant_id: str,
+                   deadline_ms: int) -> None:
+        heapq.heappush(self._acw, (deadline_ms, org_id, conversation_id, participant_id))
+        self._acw_wake.set()
+
+    async def start(self) -> None:
+        """Re-arm after-call-work timeouts that were running when the server stopped."""
+        async with self._uow(read_only=True) as uow:
+            pending = await uow.conversations.in_after_call_work()
+            for org_id, conversation_id, participant_id, queue_id, end_ms in pending:
+                queue = await uow.queues.get(org_id, queue_id) if queue_id else None
+                if queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
+                    self._acw_later(org_id, conversation_id, participant_id,
+                                    end_ms + acw_timeout_ms(queue))
+        self._acw_task = asyncio.create_task(self._acw_forever(), name="acw-timeouts")
+
+    async def stop(self) -> None:
+        await stop_task(self._acw_task)
+        self._acw_task = None
+
+    async def _acw_forever(self) -> None:
+        while True:
+            self._acw_wake.clear()
+            wait_s = 60.0
+            if self._acw:
+                wait_s = max(0.0, (self._acw[0][0] - self._clock.now_ms()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acw_wake.wait(), timeout=min(wait_s, 60.0))
+            try:
+                await self.end_due_after_call_work()
+            except Exception:
+                log.exception("ending timed-out after-call work failed; will try again")
+
+    async def end_due_after_call_work(self) -> int:
+        """Wrap up, as Genesys does (ININ-WRAP-UP-TIMEOUT), whoever's time ran out."""
+        ended = 0
+        while self._acw and self._acw[0][0] <= self._clock.now_ms():
+            _, org_id, conversation_id, participant_id = heapq.heappop(self._acw)
+            now = self._clock.now_ms()
+            async with self._uow() as uow:
+                conv = await uow.conversations.get(org_id, conversation_id)
+                p = None if conv is None else conv.participant(participant_id)
+                if conv is None or p is None or not p.wrapup_required:
+                    continue
+                p.wrapup = Wrapup(code=ACW_TIMEOUT_CODE, name=ACW_TIMEOUT_CODE, end_ms=now)
+                p.wrapup_required = False
+                await uow.conversations.save(conv)
+                await uow.commit()
+            await self._release(org_id, conversation_id, p.queue_id)
+            await self.publish(org_id, conversation_id)
+            ended += 1
+        return ended
 
     async def _requeue_unattended(self, org_id: str, conversation_id: str,
                                   queue_id: str | None) -> None:
@@ -411,6 +487,17 @@ class ConversationService:
             info=info, now_ms=now, carrier=owner.carrier, user_id=None)
         await self._accept(message, now)
         return message
+
+
+ACW_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
+DEFAULT_ACW_TIMEOUT_MS = 30_000
+TIMED_PROMPTS = frozenset({WrapupPrompt.MANDATORY_TIMEOUT,
+                           WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
+
+
+def acw_timeout_ms(queue: Queue) -> int:
+    """How long after-call work may last on a queue with a timed wrap-up prompt."""
+    return queue.wrapup_timeout_ms or DEFAULT_ACW_TIMEOUT_MS
 
 
 MANDATORY_PROMPTS = frozenset({WrapupPrompt.MANDATORY, WrapupPrompt.MANDATORY_TIMEOUT,

@@ -506,6 +506,16 @@ class Conversations(Repo):
             .order_by(c.start_ms.desc()))
         return None if r is None else await self.get(org_id, r["id"])
 
+    async def in_after_call_work(self) -> list[tuple[str, str, str, str | None, int]]:
+        """(org, conversation, participant, queue, left at) of agents still to wrap up."""
+        p, c = t.participants.c, t.conversations.c
+        rows = await self._all(
+            select(c.org_id, p.conversation_id, p.id, p.queue_id, p.end_ms)
+            .select_from(t.participants.join(t.conversations, c.id == p.conversation_id))
+            .where(p.wrapup_required.is_(True), p.end_ms.is_not(None)))
+        return [(r["org_id"], r["conversation_id"], r["id"], r["queue_id"], r["end_ms"])
+                for r in rows]
+
     async def latest_between(self, org_id: str, org_address: str,
                              customer_address: str) -> Conversation | None:
         """The newest conversation between a number and a customer, open or not (threading)."""

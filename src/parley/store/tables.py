@@ -181,7 +181,8 @@ participants = Table(
     Column("end_ms", BigInteger),
     Column("disconnect_type", String(40)),
     Column("wrapup", JSON),
-    Column("wrapup_required", Boolean, nullable=False, default=False, server_default="0"),
+    Column("wrapup_required", Boolean, nullable=False, default=False, server_default="0",
+           index=True),
     Column("alerting_timeout_ms", Integer),
     Column("attributes", JSON),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 02:03:45.808350
+Create Date: 2026-11-27 02:28:09.190617
 """
 
 from __future__ import annotations
@@ -179,6 +179,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('wrapup_required', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('alerting_timeout_ms', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('attributes', sa.JSON(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_participants_wrapup_required'), ['wrapup_required'], unique=False)
 
     with op.batch_alter_table('sms_numbers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('flow_id', sa.String(length=36), nullable=True))
@@ -196,6 +197,7 @@ def downgrade() -> None:
         batch_op.drop_column('flow_id')
 
     with op.batch_alter_table('participants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_participants_wrapup_required'))
         batch_op.drop_column('attributes')
         batch_op.drop_column('alerting_timeout_ms')
         batch_op.drop_column('wrapup_required')
