@@ -39,6 +39,7 @@ lint: install
 	@$(BIN)/mypy
 
 bench: install
+	@$(BIN)/python bench/acd.py
 	@$(BIN)/python bench/outbound_api.py
 
 clean:
