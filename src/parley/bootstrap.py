@@ -153,7 +153,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                               default_carrier=settings.default_carrier),
         queues=QueueService(uow, clock, acd),
         conversations=conversations,
-        sender=sender, receipts=DeliveryReceipts(store, bus),
+        sender=sender, receipts=DeliveryReceipts(store),
         message_store=store,
         notifications=NotificationHub(uow, clock, bus),
         acd=acd, agents=AgentService(uow, clock, bus, acd, acd),

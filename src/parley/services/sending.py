@@ -20,7 +20,6 @@ from parley.services.ports import (
     CarrierError,
     Clock,
     DeliveryReport,
-    EventBus,
     MessageStore,
     OutboundSms,
     SubmitOutcome,
@@ -159,9 +158,8 @@ class OutboxSender:
 class DeliveryReceipts:
     """Carriers report delivery here; statuses only ever move forward (see domain.messages)."""
 
-    def __init__(self, store: MessageStore, bus: EventBus) -> None:
+    def __init__(self, store: MessageStore) -> None:
         self._store = store
-        self._bus = bus
         self.recorded = 0
 
     async def __call__(self, reports: Sequence[DeliveryReport]) -> None:
