@@ -20,6 +20,7 @@ from parley.services.flows import FlowService
 from parley.services.inbound import InboundService
 from parley.services.notifications import NotificationHub
 from parley.services.numbers import NumberDirectory, NumberService
+from parley.services.opt_out import OptOutService
 from parley.services.ports import Carrier, Clock, SystemClock
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
@@ -60,6 +61,7 @@ class Parley:
     flows: FlowService
     inbound: InboundService
     data_actions: HttpDataActions
+    opt_outs: OptOutService
     started: bool = False
     _housekeeping: asyncio.Task[None] | None = None
 
@@ -138,10 +140,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                           poll_interval_s=settings.outbox_poll_interval_s)
     acd = AcdService(uow, clock, bus)
     flows = FlowService(uow, clock)
-    conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus)
+    opt_outs = OptOutService(uow, clock)
+    conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
+                                        opt_outs)
     data_actions = HttpDataActions()
     inbound = InboundService(
-        uow, clock, bus, directory_cache, flows, acd, conversations, data_actions,
+        uow, clock, bus, directory_cache, flows, acd, conversations, data_actions, opt_outs,
         threading_window_ms=settings.threading_window_hours * 3600 * 1000,
         poll_interval_s=settings.outbox_poll_interval_s)
     return Parley(
@@ -158,7 +162,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         notifications=NotificationHub(uow, clock, bus),
         acd=acd, agents=AgentService(uow, clock, bus, acd, acd),
         wrapup=WrapupService(uow, clock), flows=flows, inbound=inbound,
-        data_actions=data_actions,
+        data_actions=data_actions, opt_outs=opt_outs,
     )
 
 

@@ -559,7 +559,7 @@ async def test_a_text_during_after_call_work_is_routed_after_the_wrapup(desk: De
     code = await mandatory_wrapup(d)
     await d.on_queue(0)
     customer = new_customer()
-    a = await d.text_in("help", customer)
+    a = await d.text_in("I need help", customer)
     p = await d.accept(a, 0)
     await d.leave(a, 0)  # after-call work
 

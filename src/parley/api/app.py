@@ -25,6 +25,7 @@ from parley.api.routes import (
     flows,
     notifications,
     oauth,
+    opt_outs,
     routing,
     sim,
 )
@@ -73,6 +74,7 @@ def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(agents.router)
     app.include_router(flows.router)
+    app.include_router(opt_outs.router)
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -25,6 +25,7 @@ from parley.domain.queues import Queue, WrapupPrompt
 from parley.domain.sms_text import check_sendable
 from parley.services.events import conversation_event, conversation_topics
 from parley.services.numbers import NumberDirectory, NumberOwner
+from parley.services.opt_out import OptOutService
 from parley.services.ports import (
     Clock,
     EventBus,
@@ -56,7 +57,8 @@ def check_messenger_type(raw: object, field: str) -> None:
 class ConversationService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, store: MessageStore,
                  numbers: NumberDirectory, sender: OutboxSender, router: Router,
-                 bus: EventBus) -> None:
+                 bus: EventBus, opt_outs: OptOutService) -> None:
+        self._opt_outs = opt_outs
         self._uow = uow
         self._clock = clock
         self._store = store
@@ -94,6 +96,8 @@ class ConversationService:
             if number is None:
                 raise InvalidInput(f"queue '{queue.name}' has no Outbound SMS Number",
                                    field="queueId")
+            await self._opt_outs.check_can_send(principal.org_id, number.phone_number,
+                                                customer)
             if principal.role is Role.AGENT and \
                     await uow.queues.member(queue.id, user_id) is None:
                 raise Forbidden(f"you are not a member of queue '{queue.name}'; an admin can "
@@ -151,6 +155,8 @@ class ConversationService:
                            f"{conversation_id}; read it from participants[].messages[].id of "
                            "GET /api/v2/conversations/{id}")
         owner = await self._sending_number(principal, comm.from_address, "the conversation")
+        await self._opt_outs.check_can_send(principal.org_id, comm.from_address,
+                                            comm.to_address)
         now = self._clock.now_ms()
         message = comm.compose(sender_user_id=user_id, text=text, info=info, now_ms=now,
                                carrier=owner.carrier)
@@ -167,6 +173,7 @@ class ConversationService:
         info = check_sendable(text)
         assert isinstance(text, str)
         owner = await self._sending_number(principal, sender, "fromAddress")
+        await self._opt_outs.check_can_send(principal.org_id, sender, customer)
         now = self._clock.now_ms()
         new_conv: Conversation | None = None
         new_parties: list[Participant] = []
@@ -466,15 +473,23 @@ class ConversationService:
         for topic in conversation_topics(view):
             self._bus.publish(topic, body, org_id=org_id)
 
-    async def send_automatic(self, org_id: str, conversation_id: str, text: str) -> Message:
-        """A flow's reply: sent from the number the customer texted, by the flow."""
+    async def send_automatic(self, org_id: str, conversation_id: str, text: str, *,
+                             keyword_reply: bool = False) -> Message:
+        """A flow's reply (sent by its workflow participant), or the answer to a STOP, START
+        or HELP keyword (sent on the customer's communication, and sent even to a customer
+        who just opted out: the confirmation is owed)."""
         info = check_sendable(text, "sendResponse.text")
         async with self._uow(read_only=True) as uow:
             conv = await uow.conversations.get(org_id, conversation_id)
         if conv is None:
             raise NotFound(f"conversation {conversation_id} not found")
-        sender = next((p for p in reversed(conv.participants)
-                       if p.purpose is Purpose.WORKFLOW and p.is_active), None)
+        if keyword_reply:
+            sender: Participant | None = conv.customer()
+        else:
+            sender = next((p for p in reversed(conv.participants)
+                           if p.purpose is Purpose.WORKFLOW and p.is_active), None)
+            await self._opt_outs.check_can_send(org_id, conv.org_address,
+                                                conv.customer_address)
         if sender is None:
             raise Conflict(f"conversation {conversation_id} has no flow to speak for it")
         owner = await self._numbers.owner(conv.org_address)

@@ -51,6 +51,7 @@ from parley.services.conversations import ConversationService
 from parley.services.events import conversation_event, conversation_topics
 from parley.services.flows import FlowService
 from parley.services.numbers import NumberDirectory
+from parley.services.opt_out import OptOutService
 from parley.services.ports import (
     Clock,
     DataActions,
@@ -97,7 +98,8 @@ class _Locks:
 class InboundService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
                  numbers: NumberDirectory, flows: FlowService, acd: AcdService,
-                 conversations: ConversationService, data: DataActions, *,
+                 conversations: ConversationService, data: DataActions,
+                 opt_outs: OptOutService, *,
                  threading_window_ms: int, poll_interval_s: float = 1.0) -> None:
         self._uow = uow
         self._clock = clock
@@ -107,6 +109,7 @@ class InboundService:
         self._acd = acd
         self._conversations = conversations
         self._data = data
+        self._opt_outs = opt_outs
         self._window_ms = threading_window_ms
         self._poll_s = poll_interval_s
         self._locks = _Locks()
@@ -137,6 +140,10 @@ class InboundService:
             if stored.duplicate:
                 return stored
             self.received += 1
+            keyword = await self._opt_outs.handle_inbound(owner.org_id, to, customer, sms.text)
+            if keyword is not None:
+                await self._answer_keyword(owner.org_id, stored.conversation_id, keyword.reply)
+                return stored
             try:
                 await self._route(owner.org_id, stored.conversation_id, sms.text)
             except Exception:
@@ -146,6 +153,16 @@ class InboundService:
                               stored.message_id)
                 await self._to_default_queue(owner.org_id, stored.conversation_id)
             return stored
+
+    async def _answer_keyword(self, org_id: str, conversation_id: str, reply: str) -> None:
+        """STOP, START and HELP are the platform's to answer: no flow, no new ACD work. An
+        agent already on the conversation still sees the text arrive."""
+        try:
+            await self._conversations.send_automatic(org_id, conversation_id, reply,
+                                                     keyword_reply=True)
+        except DomainError as e:
+            log.warning("opt-out reply on %s not sent: %s", conversation_id, e.message)
+        await self._publish(org_id, conversation_id)
 
     async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
                      key: str) -> Received:
@@ -217,10 +234,12 @@ class InboundService:
             await uow.conversations.save(c)
             await uow.commit()
         customer = conv.customer()
+        opted_out = await self._opt_outs.opted_out(org_id, conv.org_address,
+                                                   conv.customer_address)
         step = start(definition, FlowContext(
             message_text=text, customer_address=conv.customer_address,
             now=datetime.fromtimestamp(now / 1000, tz=UTC),
-            participant_data=dict(customer.attributes)))
+            participant_data={**customer.attributes, "optedOut": str(opted_out).lower()}))
         await self._carry_out(org_id, conv.id, flow.id, flow.published_version, definition,
                               step)
 

@@ -24,6 +24,7 @@ from parley.domain.flow_catalog import Flow, FlowVersion
 from parley.domain.flows import CallData, DataFailure, DataResult
 from parley.domain.messages import Message, MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
+from parley.domain.opt_out import OptOut
 from parley.domain.queues import Queue, QueueMember
 
 
@@ -327,6 +328,17 @@ class FlowRepo(Protocol):
     async def due_runs(self, now_ms: int, limit: int = 500) -> list[tuple[str, str]]: ...
 
 
+class OptOutRepo(Protocol):
+    async def add(self, o: OptOut) -> None: ...
+    async def remove(self, org_id: str, customer_address: str,
+                     org_addresses: list[str]) -> int: ...
+    async def of_customer(self, org_id: str, customer_address: str) -> list[OptOut]: ...
+    async def page(self, org_id: str, *, page: int, size: int,
+                   customer: str | None = None) -> tuple[list[OptOut], int]: ...
+    async def policy(self, org_id: str) -> dict[str, Any] | None: ...
+    async def set_policy(self, org_id: str, policy: dict[str, Any]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls it back."""
 
@@ -361,6 +373,9 @@ class UnitOfWork(Protocol):
 
     @property
     def flows(self) -> FlowRepo: ...
+
+    @property
+    def opt_outs(self) -> OptOutRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -352,3 +352,18 @@ early_receipts = Table(
     Column("error_message", Text),
 )
 """Delivery receipts that arrived before the carrier's submit response was recorded."""
+
+opt_outs = Table(
+    "opt_outs", metadata,
+    Column("org_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("customer_address", String(20), primary_key=True),
+    Column("org_address", String(20), primary_key=True),  # "*": every number of the org
+    Column("keyword", String(40), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+opt_out_policies = Table(
+    "opt_out_policies", metadata,
+    Column("org_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
+    Column("policy", JSON, nullable=False),
+)

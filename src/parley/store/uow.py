@@ -11,6 +11,7 @@ from parley.store.acd_repos import AcdInteractions
 from parley.store.agent_repos import Agents, Skills, WrapupCodes
 from parley.store.database import Database
 from parley.store.flow_repos import Flows
+from parley.store.opt_out_repos import OptOuts
 from parley.store.repositories import (
     Clients,
     Conversations,
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     wrapup_codes: WrapupCodes
     acd: AcdInteractions
     flows: Flows
+    opt_outs: OptOuts
 
     def __init__(self, db: Database, *, read_only: bool = False,
                  on_commit: Callable[[set[str]], None] | None = None) -> None:
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         self.wrapup_codes = WrapupCodes(conn)
         self.acd = AcdInteractions(conn)
         self.flows = Flows(conn)
+        self.opt_outs = OptOuts(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -1,8 +1,8 @@
-"""inbound ACD messaging
+"""inbound ACD messaging, opt-out
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 02:28:09.190617
+Create Date: 2026-11-27 02:40:12.052968
 """
 
 from __future__ import annotations
@@ -48,6 +48,21 @@ def upgrade() -> None:
     with op.batch_alter_table('flows', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_flows_org_id'), ['org_id'], unique=False)
 
+    op.create_table('opt_out_policies',
+    sa.Column('org_id', sa.String(length=36), nullable=False),
+    sa.Column('policy', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_opt_out_policies_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('org_id', name=op.f('pk_opt_out_policies'))
+    )
+    op.create_table('opt_outs',
+    sa.Column('org_id', sa.String(length=36), nullable=False),
+    sa.Column('customer_address', sa.String(length=20), nullable=False),
+    sa.Column('org_address', sa.String(length=20), nullable=False),
+    sa.Column('keyword', sa.String(length=40), nullable=False),
+    sa.Column('created_ms', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_opt_outs_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('org_id', 'customer_address', 'org_address', name=op.f('pk_opt_outs'))
+    )
     op.create_table('org_settings',
     sa.Column('org_id', sa.String(length=36), nullable=False),
     sa.Column('message_capacity', sa.Integer(), nullable=False),
@@ -240,6 +255,8 @@ def downgrade() -> None:
 
     op.drop_table('skills')
     op.drop_table('org_settings')
+    op.drop_table('opt_outs')
+    op.drop_table('opt_out_policies')
     with op.batch_alter_table('flows', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flows_org_id'))
 
