@@ -55,7 +55,9 @@ class OptOutService:
         self._uow = uow
         self._clock = clock
         self._policies: dict[str, tuple[int, OptOutPolicy]] = {}
-        self._customers: dict[tuple[str, str], tuple[int, frozenset[str]]] = {}
+        self._lists: dict[str, tuple[int, dict[str, frozenset[str]]]] = {}
+        """org -> (valid until, customer -> numbers opted out of): one read per org per TTL,
+        not one per send (a campaign texts thousands of customers once each)."""
 
     # -- policy -------------------------------------------------------------------------------
 
@@ -97,22 +99,24 @@ class OptOutService:
             elif command is Command.START:
                 await uow.opt_outs.remove(org_id, customer, [org_address, ANY_NUMBER])
             await uow.commit()
-        self._customers.pop((org_id, customer), None)
+        self._lists.pop(org_id, None)
         return KeywordHandled(command, policy.reply(command))
 
     # -- the check before every send ----------------------------------------------------------
 
     async def opted_out(self, org_id: str, org_address: str, customer: str) -> bool:
         now = self._clock.now_ms()
-        hit = self._customers.get((org_id, customer))
+        hit = self._lists.get(org_id)
         if hit is None or hit[0] <= now:
             async with self._uow(read_only=True) as uow:
-                numbers = frozenset(o.org_address
-                                    for o in await uow.opt_outs.of_customer(org_id, customer))
-            if len(self._customers) > 100_000:
-                self._customers.clear()
-            hit = self._customers[(org_id, customer)] = (now + CACHE_TTL_MS, numbers)
-        return org_address in hit[1] or ANY_NUMBER in hit[1]
+                entries = await uow.opt_outs.all_of(org_id)
+            by_customer: dict[str, set[str]] = {}
+            for o in entries:
+                by_customer.setdefault(o.customer_address, set()).add(o.org_address)
+            hit = self._lists[org_id] = (
+                now + CACHE_TTL_MS, {c: frozenset(n) for c, n in by_customer.items()})
+        numbers = hit[1].get(customer)
+        return numbers is not None and (org_address in numbers or ANY_NUMBER in numbers)
 
     async def check_can_send(self, org_id: str, org_address: str, customer: str,
                              field: str = "toAddress") -> None:

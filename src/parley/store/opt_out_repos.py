@@ -30,10 +30,8 @@ class OptOuts(Repo):
             c.org_address.in_(org_addresses)))
         return int(res.rowcount or 0)
 
-    async def of_customer(self, org_id: str, customer_address: str) -> list[OptOut]:
-        c = t.opt_outs.c
-        rows = await self._all(select(t.opt_outs).where(
-            c.org_id == org_id, c.customer_address == customer_address))
+    async def all_of(self, org_id: str) -> list[OptOut]:
+        rows = await self._all(select(t.opt_outs).where(t.opt_outs.c.org_id == org_id))
         return [OptOut(**{k: r[k] for k in _COLS}) for r in rows]
 
     async def page(self, org_id: str, *, page: int, size: int,
