@@ -158,7 +158,8 @@ class AcdService:
             out += engine.set_on_queue(user_id, on_queue, now)
             if on_queue and not not_responding:
                 out += engine.clear_not_responding(user_id, now)
-        for queue_id, joined in await uow.queues.memberships(user_id):
+        memberships = await uow.queues.memberships(user_id)
+        for queue_id, joined in memberships:
             if not engine.has_queue(queue_id):
                 continue
             if restore:
@@ -166,7 +167,7 @@ class AcdService:
             else:
                 out += engine.set_member(queue_id, user_id, joined, now)
         if not restore:
-            member_of = {qid for qid, _ in await uow.queues.memberships(user_id)}
+            member_of = {qid for qid, _ in memberships}
             for queue_id in engine.agent(user_id).joined_queues - member_of:
                 out += engine.remove_member(queue_id, user_id, now)
         return out
