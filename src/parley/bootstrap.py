@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from parley.bus.memory import InProcessBus
 from parley.carriers.sim import SimulatorCarrier
 from parley.config import Settings
+from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
 from parley.services import credentials
 from parley.services.acd import AcdService
 from parley.services.agents import AgentService
 from parley.services.auth import AuthService
+from parley.services.carriers import CarrierLinks, CarrierService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
 from parley.services.flows import FlowService
@@ -44,7 +46,8 @@ class Parley:
     db: Database
     committer: GroupCommitter
     bus: InProcessBus
-    carriers: dict[str, Carrier]
+    carriers: CarrierLinks
+    carrier_admin: CarrierService
     sim: SimulatorCarrier | None
     auth: AuthService
     directory: DirectoryService
@@ -75,8 +78,7 @@ class Parley:
             return
         self.committer.start()
         await self.message_store.load_early_receipts()
-        for carrier in self.carriers.values():
-            await carrier.start(self.receipts, self.inbound.receive)
+        await self.carriers.start(self.receipts, self.inbound.receive)
         if self.db.is_sqlite:
             # The embedded server is the only node: whatever it had leased is due now.
             released = await self.message_store.release_leases()
@@ -109,8 +111,7 @@ class Parley:
             await self.acd.stop()
             await self.sender.drain(timeout_s=5)
             await self.sender.stop()
-            for carrier in self.carriers.values():
-                await carrier.stop()
+            await self.carriers.stop()
             await self.committer.stop()
             await self.data_actions.close()
             self.started = False
@@ -130,13 +131,21 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     committer = GroupCommitter(db)
     bus = InProcessBus()
     store = SqlMessageStore(db, committer, clock)
-    carriers: dict[str, Carrier] = {}
     sim = None
     if settings.sim_enabled:
         sim = SimulatorCarrier(clock, delivery_delay_ms=settings.sim_delivery_delay_ms)
-        carriers[sim.name] = sim
+
+    def carrier_for(conn: CarrierConnection) -> Carrier:
+        """The one place that knows which adapter serves which kind of connection."""
+        if conn.kind is CarrierKind.SIM:
+            return SimulatorCarrier(clock, name=conn.id, limits=conn.limits,
+                                    delivery_delay_ms=conn.settings["deliveryDelayMs"])
+        raise NotImplementedError(f"no adapter for {conn.kind.value} connections")
+
+    carriers = CarrierLinks(uow, clock, carrier_for, builtin=sim)
     directory_cache = NumberDirectory(uow, clock)
-    sender = OutboxSender(store, carriers, clock, lease_ms=settings.outbox_lease_ms,
+    sender = OutboxSender(store, carriers, clock, directory_cache,
+                          lease_ms=settings.outbox_lease_ms,
                           poll_interval_s=settings.outbox_poll_interval_s)
     acd = AcdService(uow, clock, bus)
     flows = FlowService(uow, clock)
@@ -150,7 +159,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         poll_interval_s=settings.outbox_poll_interval_s)
     return Parley(
         settings=settings, clock=clock, db=db, committer=committer, bus=bus,
-        carriers=carriers, sim=sim,
+        carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
         auth=AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds),
         directory=DirectoryService(uow, clock),
         numbers=NumberService(uow, clock, carriers, directory_cache,

@@ -204,16 +204,17 @@ async def test_the_same_carrier_message_id_is_stored_once(parley: Parley, org: T
     assert sum(p.purpose is Purpose.ACD for p in c.participants) == 1  # routed once
 
 
-async def test_another_carrier_with_the_same_id_is_another_message(
+async def test_a_connection_that_does_not_serve_the_number_is_refused(
         parley: Parley, org: Tenant) -> None:
+    """One organisation's carrier link must not inject texts into another's numbers."""
     customer = new_customer()
     carrier_id = uuid.uuid4().hex
-    first = await receive(parley, org, customer, "one", carrier_id)
-    other = await parley.inbound.receive(InboundSms(
-        carrier="smpp-x", carrier_message_id=carrier_id, from_address=customer,
-        to_address=org.number, text="two", received_ms=parley.clock.now_ms()))
-    assert not other.duplicate and other.message_id != first.message_id
-    assert inbound_texts(await messages(parley, first.conversation_id)) == ["one", "two"]
+    with pytest.raises(NotFound, match="not served by carrier connection smpp-x"):
+        await parley.inbound.receive(InboundSms(
+            carrier="smpp-x", carrier_message_id=carrier_id, from_address=customer,
+            to_address=org.number, text="two", received_ms=parley.clock.now_ms()))
+    async with parley.uow(read_only=True) as uow:
+        assert await uow.messages.by_inbound_key(f"smpp-x:{carrier_id}") is None
 
 
 async def test_a_text_to_an_unknown_number_is_not_found(parley: Parley, org: Tenant) -> None:

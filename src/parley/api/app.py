@@ -20,6 +20,7 @@ from parley.api.hot_paths import HotPaths
 from parley.api.models.common import ErrorBody
 from parley.api.routes import (
     agents,
+    carriers,
     conversations,
     directory,
     flows,
@@ -75,6 +76,7 @@ def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     app.include_router(agents.router)
     app.include_router(flows.router)
     app.include_router(opt_outs.router)
+    app.include_router(carriers.router)
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

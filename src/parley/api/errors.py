@@ -21,6 +21,7 @@ from parley.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    InvalidFields,
     InvalidInput,
     NotFound,
     Unauthenticated,
@@ -71,7 +72,13 @@ def domain_error_response(exc: DomainError) -> Response:
         status, code = 400, "bad.request"
     response = error_response(status, exc.message, code=code, field=exc.field,
                               params=exc.params)
-    if isinstance(exc, FlowValidationError):
+    if isinstance(exc, InvalidFields):
+        body = msgspec.json.decode(response.body)
+        body["details"] = [{"errorCode": code, "fieldName": f, "entityName": problem}
+                           for f, problem in exc.problems]
+        response = Response(_encoder.encode(body), status_code=status,
+                            media_type="application/json")
+    elif isinstance(exc, FlowValidationError):
         # Every problem of the flow, not only the first, each with its path and line.
         body = msgspec.json.decode(response.body)
         body["details"] = [{"errorCode": code, "fieldName": p.path,

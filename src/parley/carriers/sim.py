@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from parley.domain.carriers import BUILTIN_SIM, LinkState, SendLimits
 from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
@@ -28,6 +29,7 @@ from parley.services.ports import (
     DeliverySink,
     InboundSink,
     InboundSms,
+    LinkStatus,
     OutboundSms,
 )
 from parley.services.tasks import stop_task
@@ -51,11 +53,12 @@ class HandsetMessage:
 
 
 class SimulatorCarrier:
-    name = "sim"
-
-    def __init__(self, clock: Clock, *, delivery_delay_ms: int = 300,
-                 history_per_phone: int = 1000) -> None:
+    def __init__(self, clock: Clock, *, name: str = BUILTIN_SIM, delivery_delay_ms: int = 300,
+                 history_per_phone: int = 1000, limits: SendLimits | None = None) -> None:
+        self.name = name
+        self.limits = limits or SendLimits()
         self._clock = clock
+        self._since_ms = clock.now_ms()
         self._delay_ms = delivery_delay_ms
         self._history = history_per_phone
         self._phones: dict[str, deque[HandsetMessage]] = defaultdict(
@@ -73,10 +76,12 @@ class SimulatorCarrier:
         self._sink = on_reports
         self._inbound = on_inbound
         self._task = asyncio.create_task(self._deliver(), name="sim-delivery")
+        self._since_ms = self._clock.now_ms()
 
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
+        self._since_ms = self._clock.now_ms()
 
     def fail_next(self, count: int = 1, *, permanent: bool = False,
                   reason: str = "simulated carrier outage") -> None:
@@ -85,7 +90,11 @@ class SimulatorCarrier:
             self._failures.append(CarrierError(reason, permanent=permanent,
                                                code="sim.rejected" if permanent else None))
 
-    async def submit(self, sms: OutboundSms) -> str:
+    def status(self) -> LinkStatus:
+        state = LinkState.BOUND if self._task is not None else LinkState.STOPPED
+        return LinkStatus(state, self._since_ms, counters={"submitted": self.accepted})
+
+    async def submit(self, sms: OutboundSms) -> list[str]:
         if self._failures:
             raise self._failures.popleft()
         now = self._clock.now_ms()
@@ -99,7 +108,7 @@ class SimulatorCarrier:
                           DeliveryReport(provider_id, MessageStatus.DELIVERY_SUCCESS, now)))
         self._wake.set()
         self.accepted += 1
-        return provider_id
+        return [provider_id]
 
     def _remember(self, record: HandsetMessage) -> None:
         log = self._phones[record.phone]

@@ -21,6 +21,17 @@ class InvalidInput(DomainError):
     """The request is malformed or breaks a rule (400)."""
 
 
+class InvalidFields(InvalidInput):
+    """Several fields are wrong at once: `problems` names each (field, what is wrong), so a
+    form can mark every one instead of making the user fix them one request at a time."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        field, first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{field}: {first}{more}", field=field)
+        self.problems = problems
+
+
 class NotFound(DomainError):
     """The thing named does not exist in the caller's organisation (404)."""
 

@@ -134,6 +134,10 @@ class InboundService:
         owner = await self._numbers.owner(to)
         if owner is None:
             raise NotFound(f"{to} is not a registered SMS number")
+        if owner.carrier != sms.carrier:
+            # A connection may only bring texts for its own numbers: another organisation's
+            # link must not be able to inject texts here.
+            raise NotFound(f"{to} is not served by carrier connection {sms.carrier}")
         key = f"{sms.carrier}:{sms.carrier_message_id}"
         async with self._locks.get((to, customer)):
             stored = await self._store(sms, owner.org_id, to, customer, key)

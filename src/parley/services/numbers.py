@@ -10,7 +10,7 @@ from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
 from parley.domain.phone import parse_e164, region_of
-from parley.services.ports import Carrier, CarrierError, Clock, UnitOfWorkFactory
+from parley.services.ports import Carrier, CarrierError, Clock, UnitOfWork, UnitOfWorkFactory
 
 
 def _number_type(raw: str | None) -> PhoneNumberType:
@@ -40,6 +40,7 @@ class NumberOwner:
     org_id: str
     number_id: str
     carrier: str
+    phone_number_type: PhoneNumberType
 
 
 class NumberDirectory:
@@ -62,7 +63,8 @@ class NumberDirectory:
             return hit[1]
         async with self._uow(read_only=True) as uow:
             n = await uow.numbers.by_phone(phone_number)
-        owner = None if n is None else NumberOwner(n.org_id, n.id, n.carrier)
+        owner = None if n is None else NumberOwner(n.org_id, n.id, n.carrier,
+                                                   n.phone_number_type)
         self._cache[phone_number] = (now + self._ttl_ms, owner)
         return owner
 
@@ -83,32 +85,92 @@ class NumberService:
         """Which organisation (and carrier) a registered number belongs to."""
         return await self._directory.owner(phone_number)
 
-    def _carrier(self, name: str | None = None) -> Carrier:
-        return self._carriers[name or self._default_carrier]
+    async def _connection(self, uow: UnitOfWork, org_id: str, connection_id: str,
+                          field: str) -> Carrier:
+        """A running carrier connection of this organisation (or the built-in simulator)."""
+        if connection_id != self._default_carrier or connection_id not in self._carriers:
+            conn = await uow.carriers.get(org_id, connection_id)
+            if conn is None:
+                raise InvalidInput(f"carrier connection {connection_id} not found; list them "
+                                   "with GET /api/v2/parley/carriers", field=field)
+            if not conn.enabled:
+                raise InvalidInput(f"carrier connection '{conn.name}' is disabled",
+                                   field=field)
+        carrier = self._carriers.get(connection_id)
+        if carrier is None:
+            raise InvalidInput(f"carrier connection {connection_id} is not running on this "
+                               "server; see its state under /api/v2/parley/carriers",
+                               field=field)
+        return carrier
+
+    async def _offering(self, uow: UnitOfWork, org_id: str,
+                        integration_id: str | None) -> list[Carrier]:
+        """Where available numbers come from: the connection asked for, else every running
+        connection of the organisation, else the built-in simulator."""
+        if integration_id:
+            return [await self._connection(uow, org_id, integration_id, "integrationId")]
+        own = [self._carriers[c.id] for c in await uow.carriers.in_org(org_id)
+               if c.enabled and c.id in self._carriers]
+        if own:
+            return own
+        sim = self._carriers.get(self._default_carrier)
+        if sim is None:
+            raise InvalidInput("this organisation has no carrier connection yet; add one with "
+                               "POST /api/v2/parley/carriers")
+        return [sim]
 
     async def available(self, principal: Principal, *, country_code: str | None,
                         phone_number_type: str | None, area_code: str | None = None,
-                        pattern: str | None = None, limit: int = 30) -> list[AvailableNumber]:
+                        pattern: str | None = None, limit: int = 30,
+                        integration_id: str | None = None
+                        ) -> list[tuple[AvailableNumber, str]]:
+        """(number, connection id) the organisation can register, not yet registered."""
         principal.require(Permission.CONFIGURE)
         if not country_code:
             raise InvalidInput("countryCode is required", field="countryCode")
         if not phone_number_type:
             raise InvalidInput("phoneNumberType is required", field="phoneNumberType")
-        offered = await self._carrier().available_numbers(
-            country_code=_country(country_code), number_type=_number_type(phone_number_type),
-            area_code=area_code, pattern=pattern, limit=limit * 2)
-        free = []
+        country, kind = _country(country_code), _number_type(phone_number_type)
+        free: list[tuple[AvailableNumber, str]] = []
         async with self._uow(read_only=True) as uow:
-            for a in offered:
-                if await uow.numbers.by_phone(a.phone_number) is None:
-                    free.append(a)
-                if len(free) == limit:
-                    break
+            for carrier in await self._offering(uow, principal.org_id, integration_id):
+                try:
+                    offered = await carrier.available_numbers(
+                        country_code=country, number_type=kind, area_code=area_code,
+                        pattern=pattern, limit=limit * 2)
+                except CarrierError as e:
+                    raise InvalidInput(f"carrier connection {carrier.name} could not list its "
+                                       f"numbers: {e.reason}") from None
+                for a in offered:
+                    if await uow.numbers.by_phone(a.phone_number) is None:
+                        free.append((a, carrier.name))
+                    if len(free) == limit:
+                        return free
         return free
+
+    async def _carrier_for(self, uow: UnitOfWork, org_id: str, e164: str,
+                           integration_id: str | None) -> Carrier:
+        if integration_id:
+            return await self._connection(uow, org_id, integration_id, "integration.id")
+        serving = [c for c in await uow.carriers.in_org(org_id)
+                   if c.enabled and c.serves(e164) is not None]
+        if len(serving) == 1:
+            return await self._connection(uow, org_id, serving[0].id, "integration.id")
+        if len(serving) > 1:
+            raise InvalidInput(f"{e164} is in the inventory of several carrier connections ("
+                               + ", ".join(c.name for c in serving) + "); name one in "
+                               "integration.id", field="integration.id")
+        sim = self._carriers.get(self._default_carrier)
+        if sim is None:
+            raise InvalidInput(f"no carrier connection serves {e164}: add it to a "
+                               "connection's numbers or name one in integration.id",
+                               field="integration.id")
+        return sim
 
     async def provision(self, principal: Principal, *, phone_number: str | None,
                         phone_number_type: str | None, country_code: str | None,
-                        name: str | None = None) -> SmsNumber:
+                        name: str | None = None,
+                        integration_id: str | None = None) -> SmsNumber:
         principal.require(Permission.CONFIGURE)
         e164 = parse_e164(phone_number, "phoneNumber")
         kind = _number_type(phone_number_type)
@@ -117,12 +179,9 @@ class NumberService:
         if region_of(e164) != country:
             raise InvalidInput(f"phoneNumber {e164} is not a number of country {country} "
                                f"(it belongs to {region_of(e164)})", field="countryCode")
-        carrier = self._carrier()
-        try:
-            await carrier.check_number(e164)
-        except CarrierError as e:
-            raise InvalidInput(f"carrier '{carrier.name}' cannot serve {e164}: {e.reason}",
-                               field="phoneNumber") from None
+        async with self._uow(read_only=True) as uow:
+            carrier = await self._carrier_for(uow, principal.org_id, e164, integration_id)
+        await self._check_served(carrier, e164)
         now = self._clock.now_ms()
         number = SmsNumber(id=new_id(), org_id=principal.org_id, phone_number=e164,
                            phone_number_type=kind, country_code=country, carrier=carrier.name,
@@ -135,6 +194,14 @@ class NumberService:
             await uow.commit()
         self._directory.forget(e164)
         return number
+
+    @staticmethod
+    async def _check_served(carrier: Carrier, e164: str) -> None:
+        try:
+            await carrier.check_number(e164)
+        except CarrierError as e:
+            raise InvalidInput(f"carrier connection {carrier.name} cannot serve {e164}: "
+                               f"{e.reason}", field="phoneNumber") from None
 
     async def get(self, principal: Principal, number_id: str) -> SmsNumber:
         principal.require(Permission.VIEW_CONFIGURATION)
@@ -157,9 +224,15 @@ class NumberService:
                 countries=[c.upper() for c in countries or []], descending=descending)
 
     async def rename(self, principal: Principal, number_id: str, *, name: str | None,
-                     version: int | None) -> SmsNumber:
+                     version: int | None, integration_id: str | None = None) -> SmsNumber:
+        """Rename a number, or move it to another carrier connection (`integration_id`)."""
         principal.require(Permission.CONFIGURE)
         name = _name(name)
+        carrier = None
+        if integration_id:
+            async with self._uow(read_only=True) as uow:
+                carrier = await self._connection(uow, principal.org_id, integration_id,
+                                                 "integration.id")
         async with self._uow() as uow:
             n = await uow.numbers.get(principal.org_id, number_id)
             if n is None:
@@ -167,12 +240,16 @@ class NumberService:
             if version is not None and version != n.version:
                 raise Conflict(f"SMS phone number {number_id} is at version {n.version}, not "
                                f"{version}; reload it and try again", field="version")
+            if carrier is not None and carrier.name != n.carrier:
+                await self._check_served(carrier, n.phone_number)
+                n.carrier = carrier.name
             n.name = name if name is not None else n.name
             n.version += 1
             n.modified_ms = self._clock.now_ms()
             n.modified_by = principal.user_id
             await uow.numbers.update(n)
             await uow.commit()
+        self._directory.forget(n.phone_number)
         return n
 
     async def release(self, principal: Principal, number_id: str) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
 from parley.domain.agents import AgentPresence, Skill, UserSkill, WrapupCode
+from parley.domain.carriers import CarrierConnection, LinkState, SendLimits
 from parley.domain.conversations import Communication, Conversation, Participant
 from parley.domain.directory import (
     AuthorizationCode,
@@ -50,12 +51,14 @@ class OutboundSms:
     segment_count: int
     created_ms: int
     carrier: str
+    """The id of the carrier connection that serves `from_address`."""
     attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     provider_message_id: str
+    """The carrier's id of the text, or of one part of a multipart text."""
     status: MessageStatus
     at_ms: int
     error_code: str | None = None
@@ -84,6 +87,28 @@ class InboundSms:
     received_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class BindStatus:
+    """One session of a connection (an SMPP bind)."""
+
+    name: str
+    state: LinkState
+    since_ms: int
+    reason: str | None = None
+    in_flight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """What a running carrier connection reports about itself, on this node."""
+
+    state: LinkState
+    since_ms: int
+    reason: str | None = None
+    binds: tuple[BindStatus, ...] = ()
+    counters: dict[str, int] = field(default_factory=dict)
+
+
 DeliverySink = Callable[[Sequence[DeliveryReport]], Awaitable[None]]
 InboundSink = Callable[[InboundSms], Awaitable[object]]
 
@@ -92,13 +117,19 @@ class Carrier(Protocol):
     """One connection to an SMS carrier. SMPP and HTTP providers are one file each."""
 
     name: str
+    """The connection's id: what numbers and messages record as their carrier."""
+    limits: SendLimits
 
     async def start(self, on_reports: DeliverySink, on_inbound: InboundSink) -> None: ...
 
     async def stop(self) -> None: ...
 
-    async def submit(self, sms: OutboundSms) -> str:
-        """Hand one text to the carrier; return its message id or raise CarrierError."""
+    async def submit(self, sms: OutboundSms) -> list[str]:
+        """Hand one text to the carrier; return its id for each part, or raise CarrierError.
+
+        A multipart text is submitted whole or the call fails: the parts the carrier took
+        are not resent by the adapter's own retries.
+        """
         ...
 
     async def available_numbers(self, *, country_code: str, number_type: PhoneNumberType,
@@ -107,6 +138,28 @@ class Carrier(Protocol):
 
     async def check_number(self, phone_number: str) -> None:
         """Raise CarrierError if this carrier cannot serve the number."""
+        ...
+
+    def status(self) -> LinkStatus: ...
+
+
+class InboundParts(Protocol):
+    """Parts of multipart inbound texts, durable before the carrier is acknowledged."""
+
+    async def add(self, carrier: str, key: str, seq: int, total: int, text: str,
+                  received_ms: int) -> tuple[str, str] | None:
+        """Keep one part. Once every part is in: (the whole text, its idempotency key)."""
+        ...
+
+    async def forget(self, carrier: str, key: str) -> None:
+        """Drop a text's parts once the text itself is stored."""
+        ...
+
+    async def pending(self, carrier: str, *, complete_or_older_than_ms: int
+                      ) -> list[tuple[str, str, str]]:
+        """(key, text so far, idempotency key) of texts whose parts are all in (a crash came
+        between storing the last part and the text) or whose first part is older than the
+        limit (a part the carrier never sent: the text goes on with a gap marked)."""
         ...
 
 
@@ -339,6 +392,19 @@ class OptOutRepo(Protocol):
     async def set_policy(self, org_id: str, policy: dict[str, Any]) -> None: ...
 
 
+class CarrierConnectionRepo(Protocol):
+    async def add(self, c: CarrierConnection) -> None: ...
+    async def update(self, c: CarrierConnection) -> None: ...
+    async def delete(self, connection_id: str) -> None: ...
+    async def get(self, org_id: str, connection_id: str) -> CarrierConnection | None: ...
+    async def get_any(self, connection_id: str) -> CarrierConnection | None: ...
+    async def by_name(self, org_id: str, name: str) -> CarrierConnection | None: ...
+    async def in_org(self, org_id: str) -> list[CarrierConnection]: ...
+    async def all(self) -> list[CarrierConnection]: ...
+    async def versions(self) -> dict[str, int]: ...
+    async def numbers_on(self, connection_id: str) -> list[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls it back."""
 
@@ -377,6 +443,9 @@ class UnitOfWork(Protocol):
     @property
     def opt_outs(self) -> OptOutRepo: ...
 
+    @property
+    def carriers(self) -> CarrierConnectionRepo: ...
+
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...
@@ -402,6 +471,8 @@ class SubmitOutcome:
     message_id: str
     at_ms: int
     provider_message_id: str | None = None
+    part_ids: tuple[str, ...] = ()
+    """Every part's id, for a multipart text (the first is `provider_message_id`)."""
     error: CarrierError | None = None
     retry_at_ms: int | None = None
     """Set for a failure that will be retried; None for a final failure."""
@@ -423,6 +494,8 @@ class MessageStore(Protocol):
     async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None: ...
 
     async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]: ...
+
+    async def renew_leases(self, message_ids: Sequence[str], until_ms: int) -> None: ...
 
     async def release_leases(self) -> int:
         """Make every leased outbox row due now (start-up of the only node)."""

@@ -100,6 +100,7 @@ class SqlMessageStore:
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None:
         sent: list[dict[str, object]] = []
+        parts: list[dict[str, object]] = []
         failed: list[dict[str, object]] = []
         retry: list[dict[str, object]] = []
         done: list[str] = []
@@ -108,6 +109,11 @@ class SqlMessageStore:
                 sent.append({"_id": o.message_id, "status": MessageStatus.SENT.value,
                              "status_rank": _SENT_RANK, "status_ms": o.at_ms,
                              "provider_message_id": o.provider_message_id})
+                parts.extend({"provider_message_id": pid, "message_id": o.message_id,
+                              "part": i + 1, "parts": len(o.part_ids),
+                              "status": MessageStatus.SENT.value, "status_rank": _SENT_RANK,
+                              "status_ms": o.at_ms, "error_code": None, "error_message": None}
+                             for i, pid in enumerate(o.part_ids))
                 done.append(o.message_id)
             elif o.retry_at_ms is not None:
                 assert o.error is not None
@@ -123,11 +129,14 @@ class SqlMessageStore:
                 done.append(o.message_id)
         writes: list[Write] = []
         sent_ids = [str(r["provider_message_id"]) for r in sent]
+        part_ids = [str(r["provider_message_id"]) for r in parts]
         if sent:
             writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
-            waiting = [pid for pid in sent_ids if pid in self._early]
-            if waiting:
-                writes.append(Then(_early_receipts_for(waiting)))
+        if parts:
+            writes.append(Insert(t.message_parts, parts))
+        waiting = [pid for pid in (*sent_ids, *part_ids) if pid in self._early]
+        if waiting:
+            writes.append(Then(_early_receipts_for(waiting)))
         if failed:
             writes.append(Update(t.messages, "id", failed, only_if_lower="status_rank"))
         if retry:
@@ -136,11 +145,17 @@ class SqlMessageStore:
             writes.append(Delete(t.outbox, "message_id", done))
         if writes:
             await self._committer.commit(writes)
-        self._early.difference_update(sent_ids)
-        for pid in sent_ids:
-            self._sent[pid] = None
+        self._early.difference_update(waiting)
+        single = {str(r["message_id"]) for r in parts}
+        for r in sent:
+            if r["_id"] not in single:
+                self._sent[str(r["provider_message_id"])] = None
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
+
+    async def renew_leases(self, message_ids: Sequence[str], until_ms: int) -> None:
+        await self._committer.commit([Update(t.outbox, "message_id", [
+            {"_message_id": mid, "lease_until_ms": until_ms} for mid in message_ids])])
 
     async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None:
         """Apply receipts; one whose submit response is not recorded yet (carriers do send
@@ -158,14 +173,9 @@ class SqlMessageStore:
         went_early: list[str] = []
 
         def apply(conn: Connection) -> None:
-            ids = [r["_provider_message_id"] for r in rows]
-            known = set(conn.execute(select(t.messages.c.provider_message_id).where(
-                t.messages.c.provider_message_id.in_(ids))).scalars())
-            matched = [r for r in rows if r["_provider_message_id"] in known]
-            if matched:
-                conn.execute(update_statement(_receipt_update(matched)), matched)
+            unknown = _apply_receipts(conn, rows)
             early = {r["_provider_message_id"]: r for r in rows
-                     if r["_provider_message_id"] not in known}
+                     if r["_provider_message_id"] in unknown}
             if early:
                 conn.execute(delete(t.early_receipts).where(
                     t.early_receipts.c.provider_message_id.in_(list(early))))
@@ -217,6 +227,54 @@ def _receipt_update(rows: Sequence[dict[str, Any]]) -> Update:
     return Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")
 
 
+def _apply_receipts(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Apply receipts to texts and parts of texts; return the ids nothing matched.
+
+    A multipart text is final when every part is: delivery-failed if any part failed (with
+    that part's reason), else delivery-success.
+    """
+    mp = t.message_parts
+    ids = [r["_provider_message_id"] for r in rows]
+    part_of = dict(conn.execute(select(mp.c.provider_message_id, mp.c.message_id).where(
+        mp.c.provider_message_id.in_(ids))).all())
+    whole = [r for r in rows if r["_provider_message_id"] not in part_of]
+    known: set[str] = set()
+    if whole:
+        known = set(conn.execute(select(t.messages.c.provider_message_id).where(
+            t.messages.c.provider_message_id.in_([r["_provider_message_id"] for r in whole])
+        )).scalars())
+        matched = [r for r in whole if r["_provider_message_id"] in known]
+        if matched:
+            conn.execute(update_statement(_receipt_update(matched)), matched)
+    of_parts = [r for r in rows if r["_provider_message_id"] in part_of]
+    if of_parts:
+        conn.execute(update_statement(Update(mp, "provider_message_id", of_parts,
+                                             only_if_lower="status_rank")), of_parts)
+        finals = _finished_texts(conn, {part_of[r["_provider_message_id"]] for r in of_parts})
+        if finals:
+            conn.execute(update_statement(Update(t.messages, "id", finals,
+                                                 only_if_lower="status_rank")), finals)
+    return {i for i in ids if i not in part_of and i not in known}
+
+
+def _finished_texts(conn: Connection, message_ids: set[str]) -> list[dict[str, Any]]:
+    mp = t.message_parts
+    by_text: dict[str, list[Any]] = {}
+    for p in conn.execute(select(mp).where(mp.c.message_id.in_(message_ids))).mappings():
+        by_text.setdefault(p["message_id"], []).append(p)
+    out = []
+    for mid, parts in by_text.items():
+        if len(parts) < parts[0]["parts"] or any(p["status_rank"] < _FAILED_RANK
+                                                 for p in parts):
+            continue
+        bad = [p for p in parts if p["status"] != MessageStatus.DELIVERY_SUCCESS.value]
+        last = bad[0] if bad else max(parts, key=lambda p: p["status_ms"])
+        out.append({"_id": mid, "status": last["status"], "status_rank": last["status_rank"],
+                    "status_ms": max(p["status_ms"] for p in parts),
+                    "error_code": last["error_code"], "error_message": last["error_message"]})
+    return out
+
+
 def _early_receipts_for(provider_ids: list[str]) -> Callable[[Connection], None]:
     """After `sent` outcomes: apply any receipt that arrived before them."""
 
@@ -230,7 +288,7 @@ def _early_receipts_for(provider_ids: list[str]) -> Callable[[Connection], None]
                  "status_rank": r["status_rank"], "status_ms": r["status_ms"],
                  "error_code": r["error_code"], "error_message": r["error_message"]}
                 for r in found]
-        conn.execute(update_statement(_receipt_update(rows)), rows)
+        _apply_receipts(conn, rows)
         conn.execute(delete(e).where(e.c.provider_message_id.in_(
             [r["provider_message_id"] for r in found])))
 

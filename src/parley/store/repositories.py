@@ -348,7 +348,7 @@ class Numbers(Repo):
     async def update(self, n: SmsNumber) -> None:
         await self.conn.execute(update(t.sms_numbers).where(t.sms_numbers.c.id == n.id).values(
             name=n.name, version=n.version, modified_ms=n.modified_ms, modified_by=n.modified_by,
-            status=n.status))
+            status=n.status, carrier=n.carrier))
 
     async def delete(self, number_id: str) -> None:
         await self.conn.execute(delete(t.sms_numbers).where(t.sms_numbers.c.id == number_id))

@@ -367,3 +367,50 @@ opt_out_policies = Table(
     Column("org_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True),
     Column("policy", JSON, nullable=False),
 )
+
+# -- carrier connections (migration 0003) -------------------------------------------------------
+
+carrier_connections = Table(
+    "carrier_connections", metadata,
+    Column("id", ID, primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("secrets", JSON, nullable=False),  # never leaves the server through the API
+    Column("inventory", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    Column("created_by", ID),
+    Column("modified_by", ID),
+    UniqueConstraint("org_id", "name", name="uq_carrier_connections_org_name"),
+)
+
+message_parts = Table(
+    "message_parts", metadata,
+    Column("provider_message_id", String(100), primary_key=True),
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("part", Integer, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_rank", Integer, nullable=False),
+    Column("status_ms", BigInteger, nullable=False),
+    Column("error_code", String(60)),
+    Column("error_message", Text),
+)
+"""The carrier's id of each part of a multipart text, so a receipt for any part is matched
+and the text is delivered only when every part is."""
+
+inbound_parts = Table(
+    "inbound_parts", metadata,
+    Column("carrier", String(40), primary_key=True),
+    Column("part_key", String(200), primary_key=True),  # from|to|reference|total
+    Column("seq", Integer, primary_key=True),
+    Column("total", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_ms", BigInteger, nullable=False, index=True),
+)
+"""Parts of a multipart mobile-originated text, kept (and acknowledged) until all arrive."""

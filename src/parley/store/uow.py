@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.store.acd_repos import AcdInteractions
 from parley.store.agent_repos import Agents, Skills, WrapupCodes
+from parley.store.carrier_repos import CarrierConnections
 from parley.store.database import Database
 from parley.store.flow_repos import Flows
 from parley.store.opt_out_repos import OptOuts
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
     acd: AcdInteractions
     flows: Flows
     opt_outs: OptOuts
+    carriers: CarrierConnections
 
     def __init__(self, db: Database, *, read_only: bool = False,
                  on_commit: Callable[[set[str]], None] | None = None) -> None:
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
         self.acd = AcdInteractions(conn)
         self.flows = Flows(conn)
         self.opt_outs = OptOuts(conn)
+        self.carriers = CarrierConnections(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -15,16 +15,24 @@ from parley.domain.queues import Queue as QueueEntity
 from parley.domain.queues import QueueMember as QueueMemberEntity
 
 
+class IdRef(Model):
+    id: str | None = None
+
+
 class SmsPhoneNumberProvision(Model):
     phoneNumber: str | None = None
     phoneNumberType: str | None = None
     countryCode: str | None = None
     name: str | None = None
+    integration: IdRef | None = None
+    """The carrier connection to register it on (Parley: /api/v2/parley/carriers)."""
 
 
 class SmsPhoneNumberUpdate(Model):
     name: str | None = None
     version: int | None = None
+    integration: IdRef | None = None
+    """Move the number to another carrier connection."""
 
 
 class SmsPhoneNumber(Model):
@@ -74,12 +82,15 @@ class SmsAvailablePhoneNumber(Model):
     capabilities: list[str] = Field(default_factory=lambda: ["sms"])
     phoneNumberType: str
     addressRequirement: Literal["none"] = "none"
+    integration: EntityRef | None = None
+    """The carrier connection offering it (a Parley addition)."""
 
     @classmethod
-    def of(cls, a: AvailableNumber) -> SmsAvailablePhoneNumber:
+    def of(cls, a: AvailableNumber, connection_id: str) -> SmsAvailablePhoneNumber:
         return cls(id=a.phone_number, name=a.phone_number, phoneNumber=a.phone_number,
                    countryCode=a.country_code, region=a.region, city=a.city,
-                   phoneNumberType=a.phone_number_type.value)
+                   phoneNumberType=a.phone_number_type.value,
+                   integration=EntityRef(id=connection_id))
 
 
 class SmsAvailablePhoneNumberEntityListing(Model):

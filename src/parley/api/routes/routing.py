@@ -41,12 +41,14 @@ async def get_available_numbers(
         principal: CurrentPrincipal, parley: App, countryCode: str | None = None,
         phoneNumberType: str | None = None, region: str | None = None,
         city: str | None = None, areaCode: str | None = None, pattern: str | None = None,
-        addressRequirement: str | None = None) -> SmsAvailablePhoneNumberEntityListing:
+        addressRequirement: str | None = None, integrationId: str | None = None
+) -> SmsAvailablePhoneNumberEntityListing:
     found = await parley.numbers.available(principal, country_code=countryCode,
                                            phone_number_type=phoneNumberType,
-                                           area_code=areaCode, pattern=pattern)
+                                           area_code=areaCode, pattern=pattern,
+                                           integration_id=integrationId)
     return SmsAvailablePhoneNumberEntityListing(
-        entities=[SmsAvailablePhoneNumber.of(a) for a in found])
+        entities=[SmsAvailablePhoneNumber.of(a, cid) for a, cid in found])
 
 
 @router.get(NUMBERS, response_model=SmsPhoneNumberEntityListing)
@@ -70,7 +72,8 @@ async def post_number(body: SmsPhoneNumberProvision, principal: CurrentPrincipal
                       parley: App) -> SmsPhoneNumber:
     return SmsPhoneNumber.of(await parley.numbers.provision(
         principal, phone_number=body.phoneNumber, phone_number_type=body.phoneNumberType,
-        country_code=body.countryCode, name=body.name))
+        country_code=body.countryCode, name=body.name,
+        integration_id=body.integration.id if body.integration else None))
 
 
 @router.get(NUMBERS + "/{phoneNumberId}", response_model=SmsPhoneNumber)
@@ -84,7 +87,8 @@ async def get_number(phoneNumberId: str, principal: CurrentPrincipal,
 async def put_number(phoneNumberId: str, body: SmsPhoneNumberUpdate,
                      principal: CurrentPrincipal, parley: App) -> SmsPhoneNumber:
     return SmsPhoneNumber.of(await parley.numbers.rename(
-        principal, phoneNumberId, name=body.name, version=body.version))
+        principal, phoneNumberId, name=body.name, version=body.version,
+        integration_id=body.integration.id if body.integration else None))
 
 
 @router.delete(NUMBERS + "/{phoneNumberId}", status_code=204, response_class=Response,

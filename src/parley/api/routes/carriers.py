@@ -1,0 +1,161 @@
+"""Carrier connections (Parley's own resource, under /api/v2/parley/): SMPP links and HTTP
+provider accounts, their settings, write-only secrets, numbers, and live state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from parley.api.models.common import Model
+from parley.api.routing_class import genesys_router
+from parley.api.security import App, CurrentPrincipal
+from parley.domain.carriers import SECRETS
+from parley.domain.times import iso
+from parley.services.carriers import ConnectionView
+from parley.services.ports import LinkStatus
+
+router = genesys_router(tags=["Carriers"])
+
+CARRIERS = "/api/v2/parley/carriers"
+
+
+class BindStateModel(Model):
+    name: str
+    status: str
+    since: str | None = None
+    reason: str | None = None
+    inFlight: int = 0
+
+
+class LinkStateModel(Model):
+    status: str
+    """bound | connecting | failed | stopped | disabled (on the node that answered)"""
+    since: str | None = None
+    reason: str | None = None
+    binds: list[BindStateModel] = []
+    counters: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, s: LinkStatus) -> LinkStateModel:
+        return cls(status=s.state.value, since=iso(s.since_ms), reason=s.reason,
+                   counters=dict(s.counters),
+                   binds=[BindStateModel(name=b.name, status=b.state.value,
+                                         since=iso(b.since_ms), reason=b.reason,
+                                         inFlight=b.in_flight) for b in s.binds])
+
+
+class InventoryEntry(Model):
+    phoneNumber: str
+    phoneNumberType: str
+
+
+class CarrierConnectionModel(Model):
+    id: str
+    name: str
+    kind: str
+    enabled: bool
+    builtin: bool = False
+    settings: dict[str, Any]
+    secretsSet: list[str]
+    """Names of the secrets that are set; their values are never returned."""
+    numbers: list[InventoryEntry]
+    """The numbers the carrier assigned to this connection (its inventory)."""
+    registeredNumbers: list[str]
+    """Numbers registered in Parley (SMS phone numbers) that send through it."""
+    state: LinkStateModel
+    version: int
+    dateCreated: str | None = None
+    dateModified: str | None = None
+    selfUri: str
+
+    @classmethod
+    def of(cls, v: ConnectionView) -> CarrierConnectionModel:
+        c = v.connection
+        return cls(
+            id=c.id, name=c.name, kind=c.kind.value, enabled=c.enabled, builtin=v.builtin,
+            settings=c.settings,
+            secretsSet=[s.name for s in SECRETS[c.kind] if s.name in c.secrets],
+            numbers=[InventoryEntry(phoneNumber=n.phone_number,
+                                    phoneNumberType=n.phone_number_type.value)
+                     for n in c.inventory],
+            registeredNumbers=v.numbers, state=LinkStateModel.of(v.status),
+            version=c.version, dateCreated=iso(c.created_ms) if c.created_ms else None,
+            dateModified=iso(c.modified_ms) if c.modified_ms else None,
+            selfUri=f"{CARRIERS}/{c.id}")
+
+
+class CarrierConnectionListing(Model):
+    entities: list[CarrierConnectionModel]
+    total: int
+
+
+class CarrierConnectionRequest(Model):
+    name: str | None = None
+    kind: str | None = None
+    """smpp | http | sim"""
+    enabled: bool | None = None
+    settings: dict[str, Any] | None = None
+    secrets: dict[str, Any] | None = None
+    """Write-only: smpp {password}, http {authToken}. Omit to keep the current ones."""
+    numbers: list[Any] | None = None
+    """[{phoneNumber, phoneNumberType}]: the numbers this connection serves."""
+    version: int | None = None
+
+
+@router.get(CARRIERS, response_model=CarrierConnectionListing,
+            summary="Carrier connections, with their state on this node")
+async def get_carriers(principal: CurrentPrincipal, parley: App) -> CarrierConnectionListing:
+    views = await parley.carrier_admin.list(principal)
+    return CarrierConnectionListing(entities=[CarrierConnectionModel.of(v) for v in views],
+                                    total=len(views))
+
+
+@router.post(CARRIERS, response_model=CarrierConnectionModel,
+             summary="Add a carrier connection (SMPP link, HTTP provider or simulator)")
+async def post_carrier(body: CarrierConnectionRequest, principal: CurrentPrincipal,
+                       parley: App) -> CarrierConnectionModel:
+    return CarrierConnectionModel.of(await parley.carrier_admin.create(
+        principal, name=body.name, kind=body.kind, settings=body.settings,
+        secrets=body.secrets, numbers=body.numbers,
+        enabled=True if body.enabled is None else body.enabled))
+
+
+@router.get(CARRIERS + "/{connectionId}", response_model=CarrierConnectionModel)
+async def get_carrier(connectionId: str, principal: CurrentPrincipal,
+                      parley: App) -> CarrierConnectionModel:
+    return CarrierConnectionModel.of(await parley.carrier_admin.get(principal, connectionId))
+
+
+@router.patch(CARRIERS + "/{connectionId}", response_model=CarrierConnectionModel,
+              summary="Change what is given; settings merge into the current ones")
+async def patch_carrier(connectionId: str, body: CarrierConnectionRequest,
+                        principal: CurrentPrincipal, parley: App) -> CarrierConnectionModel:
+    changes = body.model_dump(exclude_unset=True)
+    return CarrierConnectionModel.of(await parley.carrier_admin.change(
+        principal, connectionId, changes=changes, version=changes.pop("version", None)))
+
+
+@router.put(CARRIERS + "/{connectionId}", response_model=CarrierConnectionModel,
+            summary="Replace the connection's name, settings and numbers (secrets are kept "
+                    "unless given)")
+async def put_carrier(connectionId: str, body: CarrierConnectionRequest,
+                      principal: CurrentPrincipal, parley: App) -> CarrierConnectionModel:
+    changes = body.model_dump(exclude_unset=True)
+    return CarrierConnectionModel.of(await parley.carrier_admin.change(
+        principal, connectionId, changes=changes, replace=True,
+        version=changes.pop("version", None)))
+
+
+@router.delete(CARRIERS + "/{connectionId}", status_code=204, response_class=Response)
+async def delete_carrier(connectionId: str, principal: CurrentPrincipal,
+                         parley: App) -> Response:
+    await parley.carrier_admin.delete(principal, connectionId)
+    return Response(status_code=204)
+
+
+@router.post(CARRIERS + "/{connectionId}/restart", response_model=CarrierConnectionModel,
+             summary="Drop and re-open the connection on this node")
+async def restart_carrier(connectionId: str, principal: CurrentPrincipal,
+                          parley: App) -> CarrierConnectionModel:
+    return CarrierConnectionModel.of(await parley.carrier_admin.restart(principal, connectionId))
