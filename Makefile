@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/sdk/js/node_modules/.installed
+SMSC_SRC ?= ../shared/tools/smsc
+SMSC_STAMP := $(VENV)/smsc/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -23,12 +25,20 @@ $(NODE_STAMP): tests/sdk/js/package.json tests/sdk/js/package-lock.json
 	@cd tests/sdk/js && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
+$(SMSC_STAMP): $(STAMP) $(wildcard $(SMSC_SRC)/package-lock.json $(SMSC_SRC)/smsc.js)
+	@test -f $(SMSC_SRC)/smsc.js || { echo "the test SMSC is missing: expected $(SMSC_SRC)/smsc.js (set SMSC_SRC=...)"; exit 1; }
+	@echo "==> installing the test SMSC (node-smpp) from $(SMSC_SRC) into $(VENV)/smsc"
+	@rm -rf $(VENV)/smsc && mkdir -p $(VENV)/smsc
+	@cp $(SMSC_SRC)/package.json $(SMSC_SRC)/package-lock.json $(SMSC_SRC)/smsc.js $(VENV)/smsc/
+	@cd $(VENV)/smsc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(SMSC_STAMP)
+
 run: install
 	@$(BIN)/parley init --demo --base-url http://$(HOST):$(PORT)
 	@echo
 	@$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
-test: install $(NODE_STAMP)
+test: install $(NODE_STAMP) $(SMSC_STAMP)
 	@$(BIN)/python -m pytest
 
 test-fast: install

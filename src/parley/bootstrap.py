@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from parley.bus.memory import InProcessBus
 from parley.carriers.sim import SimulatorCarrier
+from parley.carriers.smpp import SmppCarrier
 from parley.config import Settings
 from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
@@ -30,6 +31,7 @@ from parley.services.tasks import stop_task
 from parley.services.wrapup import WrapupService
 from parley.store.database import Database, open_database
 from parley.store.group_commit import GroupCommitter
+from parley.store.inbound_parts import SqlInboundParts
 from parley.store.message_store import SqlMessageStore
 from parley.store.migrate import migrate
 from parley.store.uow import SqlUnitOfWork
@@ -131,12 +133,15 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     committer = GroupCommitter(db)
     bus = InProcessBus()
     store = SqlMessageStore(db, committer, clock)
+    inbound_parts = SqlInboundParts(committer)
     sim = None
     if settings.sim_enabled:
         sim = SimulatorCarrier(clock, delivery_delay_ms=settings.sim_delivery_delay_ms)
 
     def carrier_for(conn: CarrierConnection) -> Carrier:
         """The one place that knows which adapter serves which kind of connection."""
+        if conn.kind is CarrierKind.SMPP:
+            return SmppCarrier(conn, clock, inbound_parts)
         if conn.kind is CarrierKind.SIM:
             return SimulatorCarrier(clock, name=conn.id, limits=conn.limits,
                                     delivery_delay_ms=conn.settings["deliveryDelayMs"])

@@ -162,6 +162,19 @@ def _bool(v: object) -> object:
     return v
 
 
+_TONS = (0, 1, 2, 3, 4, 5, 6)
+_NPIS = (0, 1, 3, 4, 6, 8, 9, 10, 14, 18)
+"""The type-of-number and numbering-plan values SMPP 3.4 (5.2.5, 5.2.6) defines."""
+
+
+def _code(*values: int) -> Callable[[object], object]:
+    def check(v: object) -> object:
+        if isinstance(v, bool) or v not in values:
+            raise ValueError(f"must be one of: {', '.join(map(str, values))}")
+        return v
+    return check
+
+
 def _choice(*values: str) -> Callable[[object], object]:
     def check(v: object) -> object:
         if v not in values:
@@ -227,10 +240,10 @@ SETTINGS: Mapping[CarrierKind, tuple[Setting, ...]] = {
         Setting("concatenation", _choice(*(c.value for c in Concatenation)),
                 Concatenation.UDH.value),
         Setting("registeredDelivery", _bool, True, help="ask the SMSC for delivery receipts"),
-        Setting("sourceTon", _int(0, 6), 1),
-        Setting("sourceNpi", _int(0, 18), 1),
-        Setting("destinationTon", _int(0, 6), 1),
-        Setting("destinationNpi", _int(0, 18), 1),
+        Setting("sourceTon", _code(*_TONS), 1, help="1: international (E.164)"),
+        Setting("sourceNpi", _code(*_NPIS), 1, help="1: ISDN (E.164)"),
+        Setting("destinationTon", _code(*_TONS), 1),
+        Setting("destinationNpi", _code(*_NPIS), 1),
         *_LIMITS,
     ),
     CarrierKind.HTTP: (

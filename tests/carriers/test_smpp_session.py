@@ -1,0 +1,153 @@
+"""Each aiosmpplib 0.7.4 fault that carriers/smpp_session.py works around, shown fixed.
+
+The faults that show on the wire (rejected bind, unknown status, throttling, receipts) are
+covered against the SMSC in test_smpp.py; these are the ones a well-behaved SMSC never
+triggers: 16-bit concatenation references, odd receipt texts, the send window, and TLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+
+import pytest
+import trustme
+from aiosmpplib import DeliverSm, OptionalParam, PduHeader, PhoneNumber, SmppCommand
+from aiosmpplib import SmppCommandStatus, SubmitSm
+from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
+
+from parley.bootstrap import Parley
+from parley.carriers.smpp import _receipt_fields
+from parley.carriers.smpp_session import _WindowBroker, concatenation_of
+from parley.domain.carriers import LinkState
+from parley.domain.messages import MessageStatus
+from tests.carriers.conftest import connect, disable
+from tests.carriers.smsc import Smsc
+from tests.carriers.test_smpp import send
+from tests.orgs import Tenant
+from tests.services.probes import wait_for_status
+
+
+def deliver_sm(body: bytes, *, esm_class: int = 0x40, coding: str | None = None,
+               params: list[OptionalParam] | None = None, text: str = "x") -> DeliverSm:
+    """A deliver_sm as it arrives: encoded by the library, then decoded by it."""
+    out = DeliverSm(short_message=text, source=PhoneNumber("4915112345678"),
+                    destination=PhoneNumber("13125550100"), esm_class=esm_class,
+                    encoding=coding, optional_params=params or [])
+    if body:
+        out.set_encoded_message(body)
+    pdu = out.pdu()
+    header = PduHeader(pdu_length=len(pdu), smpp_command=SmppCommand.DELIVER_SM,
+                       command_status=SmppCommandStatus.ESME_ROK, sequence_num=7)
+    decoded = DeliverSm.from_pdu(pdu, header, "gsm0338")
+    assert isinstance(decoded, DeliverSm)
+    return decoded
+
+
+@pytest.mark.parametrize(("udh", "expected"), [
+    pytest.param(bytes([5, 0, 3, 0xA7, 3, 2]), (0xA7, 2, 3), id="8-bit-reference"),
+    pytest.param(bytes([6, 8, 4, 0x12, 0x34, 3, 2]), (0x1234, 2, 3), id="16-bit-reference"),
+    pytest.param(bytes([6, 8, 4, 0x00, 0x00, 2, 1]), (0, 1, 2), id="16-bit-reference-zero"),
+])
+def test_concatenation_references_of_both_sizes(udh: bytes, expected: tuple[int, int, int]
+                                                ) -> None:
+    message = deliver_sm(udh + b"hello")
+    assert message.short_message == "hello"
+    assert concatenation_of(message) == expected
+
+
+def test_a_whole_text_has_no_concatenation() -> None:
+    assert concatenation_of(deliver_sm(b"", esm_class=0, text="whole")) is None
+
+
+@pytest.mark.parametrize(("text", "params", "expected"), [
+    pytest.param("id:abc123 sub:001 dlvrd:001 submit date:2612021200 done date:2612021201 "
+                 "stat:DELIVRD err:000 text:hello", [], ("abc123", "DELIVRD", "000"),
+                 id="standard-text"),
+    pytest.param("id:abc123 sub:001 dlvrd:000 submit date:261202120059 done date:"
+                 "261202120101 stat:UNDELIV err:042 text:dates with seconds", [],
+                 ("abc123", "UNDELIV", "042"), id="dates-the-library-cannot-parse"),
+    pytest.param("id:7F3A,stat:DELIVRD,err:000", [], ("7F3A", "DELIVRD", "000"),
+                 id="comma-separated"),
+    pytest.param("receipt", [OptionalParam(RECEIPTED_MESSAGE_ID, "tlv-id"),
+                             OptionalParam(MESSAGE_STATE, 5)], ("tlv-id", "UNDELIV", "000"),
+                 id="only-tlvs"),
+    pytest.param("id:text-id stat:DELIVRD err:000",
+                 [OptionalParam(RECEIPTED_MESSAGE_ID, "tlv-id")],
+                 ("tlv-id", "DELIVRD", "000"), id="the-tlv-id-wins"),
+])
+def test_receipt_fields(text: str, params: list[OptionalParam],
+                        expected: tuple[str, str, str]) -> None:
+    receipt = deliver_sm(b"", esm_class=0x04, text=text, params=params)
+    assert _receipt_fields(receipt) == expected
+
+
+async def test_the_window_holds_back_requests_until_answered() -> None:
+    broker = _WindowBroker(window=2)
+    pdus = [SubmitSm(short_message=f"m{i}", log_id=str(i)) for i in range(4)]
+    for pdu in pdus:
+        await broker.enqueue(pdu)
+    assert [await broker.dequeue(), await broker.dequeue()] == pdus[:2]
+    third = asyncio.create_task(broker.dequeue())
+    await asyncio.sleep(0.01)
+    assert not third.done(), "two unanswered: the third waits"
+    broker.answered()
+    assert await asyncio.wait_for(third, 1) is pdus[2]
+    assert broker.in_flight == 2
+    assert broker.clear() == [pdus[3]]
+    assert broker.in_flight == 0
+
+
+@pytest.fixture
+async def tls_front(smsc: Smsc) -> AsyncIterator[tuple[int, trustme.CA]]:
+    """A TLS terminator in front of the SMSC, as carriers that require TLS put there."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port, ca
+    finally:
+        server.close()
+
+
+async def test_tls(parley: Parley, org: Tenant, smsc: Smsc,
+                   tls_front: tuple[int, trustme.CA]) -> None:
+    port, _ = tls_front
+    link = await connect(parley, org, smsc, port=port, tls=True, tlsVerify=False)
+    try:
+        assert (await link.wait_for(LinkState.BOUND)).state is LinkState.BOUND
+        message = await send(link, "Over TLS")
+        stored = await wait_for_status(parley, message, MessageStatus.DELIVERY_SUCCESS)
+        assert stored.status is MessageStatus.DELIVERY_SUCCESS
+    finally:
+        await disable(link)
+
+
+async def test_tls_checks_the_certificate_unless_told_not_to(
+        parley: Parley, org: Tenant, smsc: Smsc, tls_front: tuple[int, trustme.CA]) -> None:
+    port, _ = tls_front
+    link = await connect(parley, org, smsc, port=port, tls=True, register=False)
+    try:
+        status = await link.wait_for(LinkState.FAILED)
+        assert status.state is LinkState.FAILED
+        assert "TLS failed" in (status.reason or ""), status.reason
+    finally:
+        await disable(link)
