@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from parley.bus.memory import InProcessBus
 from parley.carriers.sim import SimulatorCarrier
 from parley.carriers.smpp import SmppCarrier
+from parley.carriers.twilio import TwilioCarrier
 from parley.config import Settings
 from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
@@ -145,6 +146,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         if conn.kind is CarrierKind.SIM:
             return SimulatorCarrier(clock, name=conn.id, limits=conn.limits,
                                     delivery_delay_ms=conn.settings["deliveryDelayMs"])
+        if conn.kind is CarrierKind.HTTP:
+            return TwilioCarrier(conn, clock, public_url=settings.public_url)
         raise NotImplementedError(f"no adapter for {conn.kind.value} connections")
 
     carriers = CarrierLinks(uow, clock, carrier_for, builtin=sim)

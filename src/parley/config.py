@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     sim_enabled: bool = Field(default=True, description="the built-in simulator carrier")
     sim_delivery_delay_ms: int = Field(default=300, ge=0)
     default_carrier: str = "sim"
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="the URL people and providers reach this server at (webhooks are signed "
+                    "against it)")
     outbox_lease_ms: int = Field(default=30_000, ge=1_000)
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)

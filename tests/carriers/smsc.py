@@ -43,9 +43,12 @@ class Smsc:
                      "DLR_DELAY_MS": "20", "LOG_FILE": str(log_file), **env}
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["node", str(SMSC_DIR / "smsc.js")], env=self._env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     async def start(self) -> None:
-        self._proc = subprocess.Popen(["node", str(SMSC_DIR / "smsc.js")], env=self._env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._proc = self._spawn()
         for _ in range(200):
             try:
                 await self.get("/stats")

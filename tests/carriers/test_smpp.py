@@ -199,15 +199,17 @@ async def test_smsc_killed_and_restarted_mid_traffic_loses_and_duplicates_nothin
         smpp: Link) -> None:
     texts = [f"Numbered text {i}" for i in range(300)]
     messages: list[Message] = []
+    a_third_sent = asyncio.Event()
 
     async def produce() -> None:
         for text in texts:
             messages.append(await send(smpp, text, to="+12025550199"))
+            if len(messages) == 100:
+                a_third_sent.set()
             await asyncio.sleep(0)
 
     producer = asyncio.create_task(produce())
-    while len(messages) < 100:
-        await asyncio.sleep(0.005)
+    await a_third_sent.wait()
     smpp.smsc.kill()
     await asyncio.sleep(0.3)
     await smpp.smsc.start()

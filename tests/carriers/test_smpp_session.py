@@ -13,8 +13,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trustme
-from aiosmpplib import DeliverSm, OptionalParam, PduHeader, PhoneNumber, SmppCommand
-from aiosmpplib import SmppCommandStatus, SubmitSm
+from aiosmpplib import (
+    DeliverSm,
+    OptionalParam,
+    PduHeader,
+    PhoneNumber,
+    SmppCommand,
+    SmppCommandStatus,
+    SubmitSm,
+)
 from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
 from parley.bootstrap import Parley

@@ -29,6 +29,7 @@ from parley.api.routes import (
     opt_outs,
     routing,
     sim,
+    webhooks,
 )
 from parley.api.security import CorsMiddleware, OriginPolicy
 from parley.api.wire import HOT_SCHEMAS
@@ -77,6 +78,7 @@ def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     app.include_router(flows.router)
     app.include_router(opt_outs.router)
     app.include_router(carriers.router)
+    app.include_router(webhooks.router)
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -208,8 +208,9 @@ class SmppCarrier:
                            NPI(s["destinationNpi"]))
 
         def submit_sm(log_id: str, **kw: object) -> SubmitSm:
-            pdu: SubmitSm = SubmitSm(log_id=log_id, source=source, destination=dest, encoding=coding,
-                            registered_delivery=self._registered, **kw)
+            pdu: SubmitSm = SubmitSm(log_id=log_id, source=source, destination=dest,
+                                     encoding=coding, registered_delivery=self._registered,
+                                     **kw)
             return pdu
 
         parts = split(sms.text)
