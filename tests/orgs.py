@@ -109,7 +109,9 @@ async def make_org(parley: Parley, http: httpx.AsyncClient, *, agents: int = 2) 
             continue
     queue = await parley.queues.create(as_admin, QueueSettings(name="Support",
                                                                sms_number_id=number.id))
-    await parley.queues.change_members(as_admin, queue.id, [p.id for p in people], remove=False)
+    if people:
+        await parley.queues.change_members(as_admin, queue.id, [p.id for p in people],
+                                           remove=False)
     script = await d.add_client(org.id, name="scripts", grant_types=[GrantType.CLIENT_CREDENTIALS],
                                 role=Role.ADMIN)
     browser = await d.add_client(org.id, name="browser",

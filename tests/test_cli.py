@@ -109,3 +109,48 @@ def test_unreachable_database_says_what_to_do(tmp_path: Path) -> None:
     out = run("postgresql+asyncpg://postgres@127.0.0.1:1/none", tmp_path, "init")
     assert out.returncode == 1
     assert "PARLEY_DATABASE_URL" in out.stderr
+
+
+def test_carriers_add_set_list_remove(fresh_db: str, tmp_path: Path) -> None:
+    org = demo(fresh_db, tmp_path)["organization"]["id"]
+    out = run(fresh_db, tmp_path, "carriers", "add", "smpp", "--org", org, "--name", "Agg",
+              "--set", "host=smsc.example.com", "--set", "port=2776",
+              "--set", "systemId=acme", "--set", 'numberRates={"local": 2}',
+              "--secret", "password=pw", "--number", "+13125550177:tollfree", "--json")
+    assert out.returncode == 0, out.stderr
+    added = json.loads(out.stdout)
+    assert (added["settings"]["host"], added["settings"]["port"]) == ("smsc.example.com", 2776)
+    assert added["settings"]["numberRates"]["local"] == 2.0
+    assert added["secretsSet"] == ["password"] and "pw" not in out.stdout
+    assert added["numbers"] == ["+13125550177"]
+
+    out = run(fresh_db, tmp_path, "carriers", "set", added["id"], "--org", org,
+              "--set", "window=64", "--disable", "--json")
+    assert out.returncode == 0, out.stderr
+    changed = json.loads(out.stdout)
+    assert (changed["settings"]["window"], changed["enabled"]) == (64, False)
+    assert changed["settings"]["host"] == "smsc.example.com"
+
+    listed = json.loads(run(fresh_db, tmp_path, "carriers", "list", "--org", org,
+                            "--json").stdout)
+    assert list(listed) == ["Agg"]
+
+    out = run(fresh_db, tmp_path, "carriers", "remove", added["id"], "--org", org)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(run(fresh_db, tmp_path, "carriers", "list", "--org", org,
+                          "--json").stdout) == {}
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    pytest.param(["--set", "port=99999"], ["settings.port", "settings.host",
+                                            "secrets.password"], id="every-problem"),
+    pytest.param(["--set", "nonsense"], ["is not KEY=VALUE"], id="not-a-pair"),
+])
+def test_carriers_add_refuses_bad_settings(fresh_db: str, tmp_path: Path, args: list[str],
+                                           says: list[str]) -> None:
+    org = demo(fresh_db, tmp_path)["organization"]["id"]
+    out = run(fresh_db, tmp_path, "carriers", "add", "smpp", "--org", org, "--name", "Bad",
+              *args)
+    assert out.returncode != 0
+    for phrase in says:
+        assert phrase in out.stderr, out.stderr

@@ -162,7 +162,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                                         opt_outs)
     data_actions = HttpDataActions()
     inbound = InboundService(
-        uow, clock, bus, directory_cache, flows, acd, conversations, data_actions, opt_outs,
+        uow, clock, bus, store, directory_cache, flows, acd, conversations, data_actions,
+        opt_outs,
         threading_window_ms=settings.threading_window_hours * 3600 * 1000,
         poll_interval_s=settings.outbox_poll_interval_s)
     return Parley(

@@ -17,7 +17,7 @@ from parley.bootstrap import Parley, bootstrap, migrate_database
 from parley.config import Settings
 from parley.domain.access import Principal, Role
 from parley.domain.directory import GrantType
-from parley.domain.errors import DomainError, NotFound
+from parley.domain.errors import DomainError, InvalidFields, NotFound
 from parley.domain.flows import FlowValidationError, Problem, Severity, parse_flow
 from parley.domain.phone import parse_e164
 from parley.services.credentials import new_password
@@ -119,6 +119,10 @@ app.add_typer(clients, name="clients")
 flows = typer.Typer(help="Inbound message flows (what Archy does for Genesys users).",
                     no_args_is_help=True)
 app.add_typer(flows, name="flows")
+carriers = typer.Typer(help="Carrier connections: SMPP links, HTTP providers, simulators. A "
+                            "running server applies changes within 10 s; its live state is "
+                            "under GET /api/v2/parley/carriers.", no_args_is_help=True)
+app.add_typer(carriers, name="carriers")
 
 
 def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]],
@@ -138,6 +142,10 @@ def _run(settings: Settings, work: Callable[[Parley], Awaitable[dict[str, Any]]]
     except FlowValidationError as e:
         for problem in e.problems:
             typer.secho(f"error: {problem}", fg="red", err=True)
+        raise typer.Exit(1) from e
+    except InvalidFields as e:
+        for field, what in e.problems:
+            typer.secho(f"error: {field}: {what}", fg="red", err=True)
         raise typer.Exit(1) from e
     except DomainError as e:
         typer.secho(f"error: {e.message}", fg="red", err=True)
@@ -316,6 +324,128 @@ def flows_publish(file: Annotated[Path, typer.Argument(help="the flow, as YAML")
                 "routed": routed}
 
     _run(_settings(), work, as_json)
+
+
+def _pairs(raw: list[str] | None, option: str) -> dict[str, Any]:
+    """KEY=VALUE options; a value that reads as JSON (5, true, {"local": 1}) is taken as such."""
+    out: dict[str, Any] = {}
+    for item in raw or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"'{item}' is not KEY=VALUE", param_hint=option)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _inventory(raw: list[str] | None) -> list[dict[str, str]] | None:
+    if raw is None:
+        return None
+    out = []
+    for item in raw:
+        number, _, kind = item.partition(":")
+        out.append({"phoneNumber": number, "phoneNumberType": kind or "local"})
+    return out
+
+
+def _connection_summary(view: Any) -> dict[str, Any]:
+    c = view.connection
+    return {"id": c.id, "name": c.name, "kind": c.kind.value, "enabled": c.enabled,
+            "settings": c.settings, "secretsSet": sorted(c.secrets),
+            "numbers": [n.phone_number for n in c.inventory],
+            "registeredNumbers": view.numbers}
+
+
+async def _org_admin(p: Parley, org: str) -> Principal:
+    async with p.uow(read_only=True) as uow:
+        if await uow.orgs.get(org) is None:
+            raise NotFound(f"organisation {org} does not exist")
+    return Principal(org_id=org, role=Role.ADMIN, client_id="parley-cli", user_id=None,
+                     token_id="", expires_at_ms=0)
+
+
+OrgOption = Annotated[str, typer.Option(help="organisation id")]
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", help="a setting, KEY=VALUE (repeatable), e.g. --set host=smsc.example.com")]
+SecretOption = Annotated[list[str] | None, typer.Option(
+    "--secret", help="a secret, KEY=VALUE (repeatable): password for smpp, authToken for "
+                     "http; stored, never shown")]
+NumberOption = Annotated[list[str] | None, typer.Option(
+    "--number", help="a number the connection serves, +E164[:type] (repeatable), e.g. "
+                     "+13125550100:local")]
+
+
+@carriers.command("add")
+def carriers_add(kind: Annotated[str, typer.Argument(help="smpp, http or sim")],
+                 org: OrgOption, name: Annotated[str, typer.Option()],
+                 setting: SetOption = None, secret: SecretOption = None,
+                 number: NumberOption = None,
+                 disabled: Annotated[bool, typer.Option(help="add it switched off")] = False,
+                 as_json: JsonFlag = False) -> None:
+    """Add a carrier connection. Every setting is checked; all problems are listed."""
+
+    async def work(p: Parley) -> dict[str, Any]:
+        view = await p.carrier_admin.create(
+            await _org_admin(p, org), name=name, kind=kind,
+            settings=_pairs(setting, "--set"), secrets=_pairs(secret, "--secret"),
+            numbers=_inventory(number), enabled=not disabled)
+        return _connection_summary(view)
+
+    _run(_settings(), work, as_json)
+
+
+@carriers.command("set")
+def carriers_set(connection_id: Annotated[str, typer.Argument(help="the connection's id")],
+                 org: OrgOption, name: Annotated[str | None, typer.Option()] = None,
+                 setting: SetOption = None, secret: SecretOption = None,
+                 number: NumberOption = None,
+                 enable: Annotated[bool | None, typer.Option(
+                     "--enable/--disable", help="switch it on or off")] = None,
+                 as_json: JsonFlag = False) -> None:
+    """Change a connection: the settings given are merged into the current ones."""
+
+    async def work(p: Parley) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if setting:
+            changes["settings"] = _pairs(setting, "--set")
+        if secret:
+            changes["secrets"] = _pairs(secret, "--secret")
+        if number is not None:
+            changes["numbers"] = _inventory(number)
+        if enable is not None:
+            changes["enabled"] = enable
+        view = await p.carrier_admin.change(await _org_admin(p, org), connection_id,
+                                            changes=changes)
+        return _connection_summary(view)
+
+    _run(_settings(), work, as_json)
+
+
+@carriers.command("list")
+def carriers_list(org: OrgOption, as_json: JsonFlag = False) -> None:
+    """The organisation's connections (configuration; the live state is the server's)."""
+
+    async def work(p: Parley) -> dict[str, Any]:
+        views = await p.carrier_admin.list(await _org_admin(p, org))
+        return {v.connection.name: _connection_summary(v) for v in views if not v.builtin}
+
+    _run(_settings(), work, as_json)
+
+
+@carriers.command("remove")
+def carriers_remove(connection_id: Annotated[str, typer.Argument(help="the connection's id")],
+                    org: OrgOption) -> None:
+    """Remove a connection that no registered number uses any more."""
+
+    async def work(p: Parley) -> dict[str, Any]:
+        await p.carrier_admin.delete(await _org_admin(p, org), connection_id)
+        return {"removed": connection_id}
+
+    _run(_settings(), work, False)
 
 
 @app.command()

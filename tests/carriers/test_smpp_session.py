@@ -26,7 +26,7 @@ from aiosmpplib.state import MESSAGE_STATE, RECEIPTED_MESSAGE_ID
 
 from parley.bootstrap import Parley
 from parley.carriers.smpp import _receipt_fields
-from parley.carriers.smpp_session import _WindowBroker, concatenation_of
+from parley.carriers.smpp_session import _WindowBroker, concatenation_of, is_receipt
 from parley.domain.carriers import LinkState
 from parley.domain.messages import MessageStatus
 from tests.carriers.conftest import connect, disable
@@ -36,15 +36,21 @@ from tests.orgs import Tenant
 from tests.services.probes import wait_for_status
 
 
+def deliver_sm_pdu(body: bytes, *, esm_class: int = 0x40, coding: str | None = None,
+                   params: list[OptionalParam] | None = None, text: str = "x",
+                   service_type: str = "") -> bytes:
+    out = DeliverSm(short_message=text, source=PhoneNumber("4915112345678"),
+                    destination=PhoneNumber("13125550100"), esm_class=esm_class,
+                    encoding=coding, optional_params=params or [], service_type=service_type)
+    if body:
+        out.set_encoded_message(body)
+    return bytes(out.pdu())
+
+
 def deliver_sm(body: bytes, *, esm_class: int = 0x40, coding: str | None = None,
                params: list[OptionalParam] | None = None, text: str = "x") -> DeliverSm:
     """A deliver_sm as it arrives: encoded by the library, then decoded by it."""
-    out = DeliverSm(short_message=text, source=PhoneNumber("4915112345678"),
-                    destination=PhoneNumber("13125550100"), esm_class=esm_class,
-                    encoding=coding, optional_params=params or [])
-    if body:
-        out.set_encoded_message(body)
-    pdu = out.pdu()
+    pdu = deliver_sm_pdu(body, esm_class=esm_class, coding=coding, params=params, text=text)
     header = PduHeader(pdu_length=len(pdu), smpp_command=SmppCommand.DELIVER_SM,
                        command_status=SmppCommandStatus.ESME_ROK, sequence_num=7)
     decoded = DeliverSm.from_pdu(pdu, header, "gsm0338")
@@ -62,6 +68,21 @@ def test_concatenation_references_of_both_sizes(udh: bytes, expected: tuple[int,
     message = deliver_sm(udh + b"hello")
     assert message.short_message == "hello"
     assert concatenation_of(message) == expected
+
+
+@pytest.mark.parametrize(("esm_class", "service_type", "receipt"), [
+    pytest.param(0x04, "", True, id="receipt"),
+    pytest.param(0x04, "CMT", True, id="receipt-with-service-type"),
+    pytest.param(0x00, "", False, id="mobile-originated"),
+    pytest.param(0x40, "", False, id="mobile-originated-with-udh"),
+    pytest.param(0x08, "", False, id="intermediate-notification"),
+])
+def test_receipts_are_told_apart_from_the_raw_pdu(esm_class: int, service_type: str,
+                                                  receipt: bool) -> None:
+    pdu = deliver_sm_pdu(b"", esm_class=esm_class, text="id:1 stat:DELIVRD",
+                         service_type=service_type)
+    assert is_receipt(pdu) is receipt
+    assert is_receipt(pdu[:20]) is False, "a truncated PDU is not read past its end"
 
 
 def test_a_whole_text_has_no_concatenation() -> None:

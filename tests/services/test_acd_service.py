@@ -33,7 +33,7 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.services.ports import AcdRecord, InboundSms
 from parley.services.queues import QueueSettings
 from tests.conftest import PG_ADMIN_URL, settings_for
-from tests.orgs import AREA_CODES, Tenant, make_org
+from tests.orgs import AREA_CODES, Tenant, make_org, random_customer
 
 TIMEOUT_MS = 30_000
 """A queue's default alertingTimeoutSeconds, in ms."""
@@ -500,6 +500,28 @@ async def test_removing_the_alerted_agent_from_the_queue_withdraws_the_offer(
     assert await d.status(0) is RoutingStatus.IDLE
     b = await d.text_in()
     assert await d.offered_to(b) == []  # agent0 is no member any more; agent1 is busy
+
+
+async def test_transferring_an_agents_own_outbound_conversation_hands_it_over(
+        desk: Desk) -> None:
+    """A conversation the agent started ("+") never passed through the ACD: transferring it
+    queues it and the agent lets go of it."""
+    d = desk
+    other = await d.parley.queues.create(d.admin, QueueSettings(name="Back office"))
+    await d.parley.queues.change_members(d.admin, other.id, [d.agent_id(1)], remove=False)
+    await d.on_queue(1)
+    conv = await d.parley.conversations.start_outbound(
+        d.agents[0], queue_id=d.org.queue_id, to_address=random_customer(),
+        messenger_type="sms")
+    [mine] = [p for p in conv.agents() if p.user_id == d.agent_id(0)]
+
+    await d.parley.conversations.transfer(d.agents[0], conv.id, mine.id, queue_id=other.id)
+
+    assert await d.offered_to(conv.id) == ["agent1"]
+    c = await d.conversation(conv.id)
+    [left] = [q for q in c.agents() if q.user_id == d.agent_id(0)]
+    assert (left.is_active, left.disconnect_type) == (False, "transfer")
+    assert await d.connected_to(conv.id) == []
 
 
 async def test_transfer_to_unknown_queue_is_not_found(desk: Desk) -> None:

@@ -400,13 +400,15 @@ def _receipt_fields(m: DeliverSm) -> tuple[str | None, str | None, str]:
         elif p.tag == MESSAGE_STATE and isinstance(p.value, int):
             state = _STATE_NAMES.get(p.value)
     found = {k.lower(): v for k, v in _RECEIPT_FIELD.findall(m.short_message or "")}
+    err = found.get("err", "000")
+    if provider_id and state:
+        return provider_id, state, err
     try:
         parsed = m.parse_receipt()
     except (ValueError, TypeError):
         parsed = {}
     provider_id = provider_id or found.get("id") or _str(parsed.get("id"))
     stat = state or (found.get("stat") or _str(parsed.get("stat")) or "").upper()
-    err = found.get("err", "000")
     return provider_id, stat or None, err
 
 

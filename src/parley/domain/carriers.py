@@ -69,6 +69,10 @@ class SendLimits:
     per_number: Mapping[PhoneNumberType, float] = field(
         default_factory=lambda: dict(UNLIMITED_NUMBER_RATES))
 
+    @property
+    def unlimited(self) -> bool:
+        return self.per_connection <= 0 and all(r <= 0 for r in self.per_number.values())
+
     def for_number(self, kind: PhoneNumberType | None) -> float:
         if kind is None:
             return 0.0

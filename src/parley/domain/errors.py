@@ -6,6 +6,11 @@ Each kind maps to one HTTP status and Genesys error code at the API edge; the do
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """Base: a request that cannot be carried out as asked."""
@@ -30,6 +35,26 @@ class InvalidFields(InvalidInput):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{field}: {first}{more}", field=field)
         self.problems = problems
+
+
+class Problems:
+    """Collects what several independent checks find, to report them all at once."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+
+    def check(self, check: Callable[..., T], *args: object, **kwargs: object) -> T | None:
+        try:
+            return check(*args, **kwargs)
+        except InvalidFields as e:
+            self.found.extend(e.problems)
+        except InvalidInput as e:
+            self.found.append((e.field or "", e.message))
+        return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise InvalidFields(self.found)
 
 
 class NotFound(DomainError):

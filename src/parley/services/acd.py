@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from parley.domain.acd import (
     Acd,
@@ -44,6 +45,23 @@ _END_TYPE = {OfferEnd.DECLINED: "client", OfferEnd.TIMED_OUT: "timeout",
              OfferEnd.WITHDRAWN: "system"}
 
 
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    id: str
+    name: str
+    sms_number_id: str | None
+
+
+@dataclass(slots=True)
+class Routing:
+    """What `AcdService.route` decided about a conversation, for its caller to store."""
+
+    conversation_id: str
+    at_ms: int
+    record: AcdRecord | None = None
+    statuses: list[StatusChanged] = field(default_factory=list)
+
+
 def _proficiencies(skills: Iterable[tuple[str, float]]) -> dict[str, int]:
     """The engine ranks whole proficiency levels 0-5, as Genesys' routing does."""
     return {skill_id: round(p) for skill_id, p in skills}
@@ -57,6 +75,11 @@ class AcdService:
         self._engines: dict[str, Acd] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._status_since: dict[str, int] = {}
+        self._agent_names: dict[str, str] = {}
+        self._queues: dict[str, dict[str, QueueInfo]] = {}
+        """org -> queue id -> what routing needs of it, as of the last sync with the store"""
+        self._settling: dict[str, asyncio.Future[None]] = {}
+        """conversations whose routing decision is decided but not stored yet"""
         self._timer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -124,6 +147,7 @@ class AcdService:
         """Make the engine's queues, agents and memberships match the store."""
         out: list[Decision] = []
         queues, _ = await uow.queues.page(org_id, page=1, size=100_000)
+        self._queues[org_id] = {q.id: QueueInfo(q.id, q.name, q.sms_number_id) for q in queues}
         for q in queues:
             out += engine.set_queue(q.id, now, evaluation=q.skill_evaluation_method,
                                     alerting_timeout_ms=q.alerting_timeout_seconds * 1000)
@@ -140,6 +164,7 @@ class AcdService:
             if engine.has_agent(user_id):
                 out += engine.remove_agent(user_id, now)
             return out
+        self._agent_names[user_id] = user.name
         presence = await uow.agents.presence(user_id)
         own = await uow.agents.capacity(user_id)
         org_cap = await uow.agents.org_capacity(org_id)
@@ -286,15 +311,20 @@ class AcdService:
         engine = self.engine(org_id)
         now = self._clock.now_ms()
         touched: dict[str, Conversation] = {}
+        records: dict[str, AcdRecord | None] = {}
         statuses: list[StatusChanged] = []
         async with self._uow() as uow:
 
             async def conv(conversation_id: str) -> Conversation | None:
                 if conversation_id not in touched:
+                    settling = self._settling.get(conversation_id)
+                    if settling is not None:  # its last decision is still being stored
+                        await asyncio.shield(settling)
                     found = await uow.conversations.get(org_id, conversation_id)
                     if found is None:
                         return None
                     touched[conversation_id] = found
+                    records[conversation_id] = await uow.acd.get(conversation_id)
                 return touched[conversation_id]
 
             for d in decisions:
@@ -308,67 +338,156 @@ class AcdService:
                 c = await conv(d.interaction_id)
                 if c is None:
                     continue
-                await self._record(uow, engine, c, d, now, priority=priority,
-                                   skills=skills or [], preferred_agent=preferred_agent)
+                records[c.id] = self._record(engine, c, d, now, records[c.id],
+                                             priority=priority, skills=skills or [],
+                                             preferred_agent=preferred_agent)
             for c in touched.values():
                 await uow.conversations.save(c)
+                rec = records[c.id]
+                if rec is None:
+                    await uow.acd.delete(c.id)
+                else:
+                    await uow.acd.put(rec)
             views = [await build_view(uow, org_id, c) for c in touched.values()]
             await uow.commit()
         if touched:
             self._wake.set()  # a new offer may have the earliest deadline
         for view in views:
             self._publish(view)
+        self._publish_statuses(org_id, statuses, now)
+
+    def _publish_statuses(self, org_id: str, statuses: list[StatusChanged], now: int) -> None:
         for s in statuses:
             self._bus.publish(f"v2.users.{s.agent_id}.routingStatus",
                               routing_status_event(s.agent_id, s.new.value, now),
                               org_id=org_id)
 
-    async def _record(self, uow: UnitOfWork, engine: Acd, c: Conversation, d: Decision,
-                      now: int, *, priority: int, skills: list[str],
-                      preferred_agent: str | None) -> None:
+    def _record(self, engine: Acd, c: Conversation, d: Decision, now: int,
+                rec: AcdRecord | None, *, priority: int, skills: list[str],
+                preferred_agent: str | None) -> AcdRecord | None:
+        """Apply one decision to the conversation (in memory) and return the ACD's record of
+        it afterwards (None once the ACD is done with it)."""
         if isinstance(d, Queued):
-            queue = await uow.queues.get(c.org_id, d.queue_id)
-            c.enter_queue(d.queue_id, queue.name if queue else None, now)
-            await uow.acd.put(AcdRecord(
+            # Whoever held it outside the ACD (an agent's own outbound conversation being
+            # transferred) lets go: it waits in the queue now.
+            c.leave_agents(now)
+            c.enter_queue(d.queue_id, self._queue_name(c.org_id, d.queue_id), now)
+            return AcdRecord(
                 conversation_id=c.id, org_id=c.org_id, queue_id=d.queue_id, state="waiting",
                 priority=priority, skills=skills, enqueued_ms=now,
-                preferred_agent=preferred_agent, declined_by=[]))
-        elif isinstance(d, Offered):
-            user = await uow.users.get(c.org_id, d.agent_id)
+                preferred_agent=preferred_agent, declined_by=[])
+        if isinstance(d, Offered):
             p = c.offer(d.agent_id, d.queue_id, now, timeout_ms=max(d.deadline_ms - now, 0),
-                        agent_name=user.name if user else None)
-            await self._put_state(uow, engine, c, "alerting", d.agent_id, p.id, d.deadline_ms)
-        elif isinstance(d, OfferEnded):
+                        agent_name=self._agent_names.get(d.agent_id))
+            return self._state(engine, c, rec, "alerting", d.agent_id, p.id, d.deadline_ms)
+        if isinstance(d, OfferEnded):
             c.end_offer(d.agent_id, now, _END_TYPE[d.reason])
-            await self._put_state(uow, engine, c, "waiting", None, None, None)
-        elif isinstance(d, Connected):
+            return self._state(engine, c, rec, "waiting", None, None, None)
+        if isinstance(d, Connected):
             p = c.connect_agent(d.agent_id, now)
-            await self._put_state(uow, engine, c, "connected", d.agent_id, p.id, None)
-        elif isinstance(d, Transferred):
+            return self._state(engine, c, rec, "connected", d.agent_id, p.id, None)
+        if isinstance(d, Transferred):
             c.leave_agents(now)
-            queue = await uow.queues.get(c.org_id, d.to_queue_id)
-            c.enter_queue(d.to_queue_id, queue.name if queue else None, now)
-            await self._put_state(uow, engine, c, "waiting", None, None, None)
-        elif isinstance(d, Finished | Orphaned):
-            await uow.acd.delete(c.id)
+            c.enter_queue(d.to_queue_id, self._queue_name(c.org_id, d.to_queue_id), now)
+            return self._state(engine, c, rec, "waiting", None, None, None)
+        if isinstance(d, Finished | Orphaned):
             if isinstance(d, Orphaned) and c.is_active:
                 log.warning("conversation %s lost its %s; it is disconnected",
                             c.id, "queue" if d.agent_id is None else "agent")
                 c.end(now, disconnect_type="system")
+            return None
+        return rec
 
     @staticmethod
-    async def _put_state(uow: UnitOfWork, engine: Acd, c: Conversation, state: str,
-                         agent_id: str | None, participant_id: str | None,
-                         deadline_ms: int | None) -> None:
+    def _state(engine: Acd, c: Conversation, rec: AcdRecord | None, state: str,
+               agent_id: str | None, participant_id: str | None,
+               deadline_ms: int | None) -> AcdRecord | None:
         view = engine.interaction(c.id) if engine.has_interaction(c.id) else None
-        rec = await uow.acd.get(c.id)
         if rec is None or view is None:
-            return
+            return rec
         rec.state, rec.agent_id, rec.participant_id = state, agent_id, participant_id
         rec.deadline_ms, rec.queue_id = deadline_ms, view.queue_id
         rec.declined_by = sorted(view.declined_by)
         rec.enqueued_ms = view.enqueued_ms
-        await uow.acd.put(rec)
+        return rec
+
+    def _queue_name(self, org_id: str, queue_id: str) -> str | None:
+        info = self._queues.get(org_id, {}).get(queue_id)
+        return None if info is None else info.name
+
+    # -- the inbound hot path: decide in memory, the caller stores ----------------------------
+
+    async def queue_named(self, org_id: str, name: str) -> QueueInfo | None:
+        """A queue of the organisation by name (as flows name them), from memory."""
+        return await self._find_queue(org_id, lambda q: q.name.lower() == name.lower())
+
+    async def queue_for_number(self, org_id: str, number_id: str) -> QueueInfo | None:
+        """The queue whose Outbound SMS Number this is (where unrouted texts go)."""
+        return await self._find_queue(org_id, lambda q: q.sms_number_id == number_id)
+
+    async def _find_queue(self, org_id: str, match: Callable[[QueueInfo], bool]
+                          ) -> QueueInfo | None:
+        for attempt in range(2):
+            found = next((q for q in self._queues.get(org_id, {}).values() if match(q)), None)
+            if found is not None or attempt:
+                return found
+            # Not known here (yet): read the store once.
+            async with self._locks[org_id], self._uow(read_only=True) as uow:
+                await self._apply_later(org_id, await self._sync_org(
+                    uow, self.engine(org_id), org_id, self._clock.now_ms(), restore=False))
+        return None
+
+    async def _apply_later(self, org_id: str, decisions: list[Decision]) -> None:
+        if decisions:
+            asyncio.get_running_loop().create_task(self._apply_locked(org_id, decisions))
+
+    async def _apply_locked(self, org_id: str, decisions: list[Decision]) -> None:
+        async with self._locks[org_id]:
+            await self._apply(org_id, decisions)
+
+    async def route(self, org_id: str, conv: Conversation, queue_id: str, *,
+                    priority: int = 0, skills: Sequence[str] = (),
+                    preferred_agent: str | None = None) -> Routing:
+        """Enqueue a conversation the caller holds in memory and will store.
+
+        The decisions about it are applied to `conv` and its ACD record returned; the caller
+        stores both in its own write set and then calls `settled`. Until then, any other
+        decision about this conversation waits for that write, so none is lost or reordered.
+        """
+        async with self._locks[org_id]:
+            engine = self.engine(org_id)
+            now = self._clock.now_ms()
+            if not engine.has_queue(queue_id):
+                async with self._uow(read_only=True) as uow:
+                    await self._apply_later(org_id, await self._sync_org(
+                        uow, engine, org_id, now, restore=False))
+            decisions = engine.enqueue(conv.id, queue_id, now, priority=priority,
+                                       skills=skills, preferred_agent=preferred_agent)
+            routing = Routing(conv.id, now)
+            others: list[Decision] = []
+            for d in decisions:
+                if isinstance(d, StatusChanged):
+                    routing.statuses.append(d)
+                    self._status_since[d.agent_id] = now
+                    if RoutingStatus.NOT_RESPONDING in (d.old, d.new):
+                        others.append(d)
+                elif d.interaction_id == conv.id:
+                    routing.record = self._record(engine, conv, d, now, routing.record,
+                                                  priority=priority, skills=list(skills),
+                                                  preferred_agent=preferred_agent)
+                else:
+                    others.append(d)
+            self._settling[conv.id] = asyncio.get_running_loop().create_future()
+        await self._apply_later(org_id, others)
+        return routing
+
+    def settled(self, org_id: str, routing: Routing) -> None:
+        """The caller stored what `route` decided (or gave up): let others decide again."""
+        settling = self._settling.pop(routing.conversation_id, None)
+        if settling is not None and not settling.done():
+            settling.set_result(None)
+        self._wake.set()
+        self._publish_statuses(org_id, routing.statuses, routing.at_ms)
 
     def _publish(self, view: ConversationView) -> None:
         body = conversation_event(view)

@@ -27,7 +27,7 @@ from parley.domain.carriers import (
     check_settings,
     kind_of,
 )
-from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.errors import Conflict, InvalidInput, NotFound, Problems
 from parley.domain.ids import new_id
 from parley.services.ports import (
     Carrier,
@@ -212,12 +212,18 @@ class CarrierService:
                      settings: object = None, secrets: object = None, numbers: object = None,
                      enabled: object = True) -> ConnectionView:
         principal.require(Permission.CONFIGURE)
-        checked_name = check_name(name)
         k = kind_of(kind)
+        problems = Problems()
+        checked_name = problems.check(check_name, name)
+        checked_settings = problems.check(check_settings, k, settings)
+        checked_secrets = problems.check(check_secrets, k, secrets)
+        inventory = problems.check(check_inventory, numbers)
+        problems.raise_any()
+        assert checked_name is not None and checked_settings is not None
         conn = CarrierConnection(
             id=new_id(), org_id=principal.org_id, name=checked_name, kind=k,
-            settings=check_settings(k, settings), secrets=check_secrets(k, secrets),
-            inventory=check_inventory(numbers), enabled=_flag(enabled, "enabled"),
+            settings=checked_settings, secrets=checked_secrets or {},
+            inventory=inventory or [], enabled=_flag(enabled, "enabled"),
             created_ms=self._clock.now_ms(), modified_ms=self._clock.now_ms(),
             created_by=principal.user_id, modified_by=principal.user_id)
         async with self._uow() as uow:

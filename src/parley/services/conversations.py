@@ -221,11 +221,15 @@ class ConversationService:
                       conversation: Conversation | None = None,
                       participants: list[Participant] | None = None) -> None:
         """Durably record the message and its outbox row, then hand it to the sender."""
-        entry = OutboxEntry(message_id=message.id, org_id=message.org_id, next_attempt_ms=now,
-                            lease_until_ms=now + self._sender.lease_ms, created_ms=now)
+        entry = self._outbox_entry(message, now)
         await self._store.append(conversation=conversation, participants=participants or [],
                                  messages=[message], outbox=[entry])
         self._sender.enqueue(message)
+
+    def _outbox_entry(self, message: Message, now: int) -> OutboxEntry:
+        """Leased to this node from the start: it sends the text from memory at once."""
+        return OutboxEntry(message_id=message.id, org_id=message.org_id, next_attempt_ms=now,
+                           lease_until_ms=now + self._sender.lease_ms, created_ms=now)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -478,30 +482,44 @@ class ConversationService:
         """A flow's reply (sent by its workflow participant), or the answer to a STOP, START
         or HELP keyword (sent on the customer's communication, and sent even to a customer
         who just opted out: the confirmation is owed)."""
-        info = check_sendable(text, "sendResponse.text")
         async with self._uow(read_only=True) as uow:
             conv = await uow.conversations.get(org_id, conversation_id)
         if conv is None:
             raise NotFound(f"conversation {conversation_id} not found")
+        message, entry = await self.automatic_reply(conv, text, keyword_reply=keyword_reply)
+        await self._store.append(conversation=None, participants=[], messages=[message],
+                                 outbox=[entry])
+        self._sender.enqueue(message)
+        return message
+
+    async def automatic_reply(self, conv: Conversation, text: str, *,
+                              keyword_reply: bool = False) -> tuple[Message, OutboxEntry]:
+        """The reply and its outbox row, for a caller that stores them with its own writes
+        (and then hands the message to `hand_over`)."""
+        info = check_sendable(text, "sendResponse.text")
         if keyword_reply:
             sender: Participant | None = conv.customer()
         else:
             sender = next((p for p in reversed(conv.participants)
                            if p.purpose is Purpose.WORKFLOW and p.is_active), None)
-            await self._opt_outs.check_can_send(org_id, conv.org_address,
+            await self._opt_outs.check_can_send(conv.org_id, conv.org_address,
                                                 conv.customer_address)
         if sender is None:
-            raise Conflict(f"conversation {conversation_id} has no flow to speak for it")
+            raise Conflict(f"conversation {conv.id} has no flow to speak for it")
         owner = await self._numbers.owner(conv.org_address)
-        if owner is None or owner.org_id != org_id:
+        if owner is None or owner.org_id != conv.org_id:
             raise Conflict(f"{conv.org_address} is no longer registered")
         now = self._clock.now_ms()
         message = outbound_message(
-            id=new_id(), org_id=org_id, conversation_id=conv.id, participant_id=sender.id,
+            id=new_id(), org_id=conv.org_id, conversation_id=conv.id, participant_id=sender.id,
             from_address=conv.org_address, to_address=conv.customer_address, text=text,
             info=info, now_ms=now, carrier=owner.carrier, user_id=None)
-        await self._accept(message, now)
-        return message
+        return message, self._outbox_entry(message, now)
+
+    def hand_over(self, messages: list[Message]) -> None:
+        """Messages stored by the caller (with their outbox rows) go to the carrier."""
+        for m in messages:
+            self._sender.enqueue(m)
 
 
 ACW_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"

@@ -36,11 +36,46 @@ def _check_type(kind: object) -> str:
                        "(inbound message) flows", field="type")
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedFlow:
+    """What a number's texts run: its flow's published version, parsed."""
+
+    flow_id: str
+    name: str
+    version: int
+    definition: FlowDefinition
+
+
+ROUTE_CACHE_MS = 5_000
+"""How stale another node's route or publish may be here (this node's own: not at all)."""
+
+
 class FlowService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
         self._parsed: dict[tuple[str, int], FlowDefinition] = {}
+        self._published: dict[str, tuple[int, PublishedFlow | None]] = {}
+        """number id -> (valid until, what its texts run): read on every new conversation"""
+
+    async def published_for(self, org_id: str, number_id: str) -> PublishedFlow | None:
+        """The published flow texts to this number run, if any (cached)."""
+        now = self._clock.now_ms()
+        hit = self._published.get(number_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = None
+        async with self._uow(read_only=True) as uow:
+            flow_id = (await uow.flows.route_of(number_id))[0]
+            flow = None if flow_id is None else await uow.flows.get(org_id, flow_id)
+            if flow is not None and flow.published_version is not None:
+                definition = await self.definition(uow, org_id, flow.id,
+                                                   flow.published_version)
+                if definition is not None:
+                    found = PublishedFlow(flow.id, flow.name, flow.published_version,
+                                          definition)
+        self._published[number_id] = (now + ROUTE_CACHE_MS, found)
+        return found
 
     # -- the catalog ------------------------------------------------------------------------
 
@@ -79,6 +114,7 @@ class FlowService:
             flow.modified_ms, flow.modified_by = self._clock.now_ms(), principal.user_id
             await uow.flows.update(flow)
             await uow.commit()
+        self._published.clear()
         return flow
 
     async def delete(self, principal: Principal, flow_id: str) -> None:
@@ -91,6 +127,7 @@ class FlowService:
                                "numbers elsewhere first")
             await uow.flows.delete(flow_id)
             await uow.commit()
+        self._published.clear()
 
     async def get(self, principal: Principal, flow_id: str) -> Flow:
         principal.require(Permission.VIEW_CONFIGURATION)
@@ -175,6 +212,7 @@ class FlowService:
             await uow.flows.update(flow)
             await uow.flows.mark_published(flow.id, number, now)
             await uow.commit()
+        self._published.clear()
         return replace(found, published_ms=now)
 
     async def versions(self, principal: Principal, flow_id: str) -> list[FlowVersion]:
@@ -244,4 +282,5 @@ class FlowService:
             await uow.flows.set_route(number_id, flow_id, self._clock.now_ms(),
                                       principal.user_id)
             await uow.commit()
+            self._published.pop(number_id, None)
             return await self._route(uow, principal, number)

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from parley.domain.conversations import Conversation, start_inbound
+from parley.domain.conversations import Conversation, Purpose, start_inbound
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.flows import (
     CallData,
@@ -43,27 +43,32 @@ from parley.domain.flows import (
     start,
 )
 from parley.domain.ids import new_id
-from parley.domain.messages import inbound_message
+from parley.domain.messages import Message, inbound_message
 from parley.domain.phone import parse_e164
 from parley.domain.sms_text import analyse
-from parley.services.acd import AcdService
+from parley.services.acd import AcdService, Routing
 from parley.services.conversations import ConversationService
 from parley.services.events import conversation_event, conversation_topics
 from parley.services.flows import FlowService
 from parley.services.numbers import NumberDirectory
 from parley.services.opt_out import OptOutService
 from parley.services.ports import (
+    AlreadyStored,
     Clock,
     DataActions,
     EventBus,
     InboundSms,
+    MessageStore,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from parley.services.tasks import stop_task
-from parley.services.views import build_view
+from parley.services.views import ConversationView, build_view
 
 log = logging.getLogger(__name__)
+
+_IN_MEMORY = (SendResponse, SetParticipantData, TransferToAcd, Disconnect, FlowError)
+"""What a flow run may do and still be carried out in memory, with one write."""
 
 MAX_INBOUND_CHARACTERS = 10_000
 """Reassembled multipart texts are longer than one SMS; this only bounds abuse."""
@@ -97,13 +102,15 @@ class _Locks:
 
 class InboundService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
-                 numbers: NumberDirectory, flows: FlowService, acd: AcdService,
+                 messages: MessageStore, numbers: NumberDirectory, flows: FlowService,
+                 acd: AcdService,
                  conversations: ConversationService, data: DataActions,
                  opt_outs: OptOutService, *,
                  threading_window_ms: int, poll_interval_s: float = 1.0) -> None:
         self._uow = uow
         self._clock = clock
         self._bus = bus
+        self._messages = messages
         self._numbers = numbers
         self._flows = flows
         self._acd = acd
@@ -140,7 +147,7 @@ class InboundService:
             raise NotFound(f"{to} is not served by carrier connection {sms.carrier}")
         key = f"{sms.carrier}:{sms.carrier_message_id}"
         async with self._locks.get((to, customer)):
-            stored = await self._store(sms, owner.org_id, to, customer, key)
+            stored, held = await self._store(sms, owner.org_id, to, customer, key)
             if stored.duplicate:
                 return stored
             self.received += 1
@@ -149,7 +156,11 @@ class InboundService:
                 await self._answer_keyword(owner.org_id, stored.conversation_id, keyword.reply)
                 return stored
             try:
-                await self._route(owner.org_id, stored.conversation_id, sms.text)
+                if held is not None:  # a new conversation: nothing to read back
+                    await self._start_routing(owner.org_id, owner.number_id, held[0],
+                                              sms.text, held[1])
+                else:
+                    await self._route(owner.org_id, stored.conversation_id, sms.text)
             except Exception:
                 # The text is stored; a failed flow or queue must not lose it: put the
                 # conversation in front of people through the number's default queue.
@@ -169,30 +180,47 @@ class InboundService:
         await self._publish(org_id, conversation_id)
 
     async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
-                     key: str) -> Received:
+                     key: str) -> tuple[Received, tuple[Conversation, Message] | None]:
+        """Store the text, in a new conversation or the one it continues.
+
+        Returns the new conversation and the message too, when it started one: the caller
+        routes it from memory.
+        """
         now = self._clock.now_ms()
-        async with self._uow() as uow:
-            duplicate = await uow.messages.by_inbound_key(key)
-            if duplicate is not None:
-                return Received(duplicate.id, duplicate.conversation_id, duplicate=True)
-            conv = await uow.conversations.latest_between(org_id, to, customer)
-            fresh = conv is None or (not conv.is_active
-                                     and (conv.end_ms or 0) < now - self._window_ms)
-            if conv is None or fresh:
-                conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
-                                     now_ms=now)
-                await uow.conversations.add(conv)
-            else:
+        context = await self._messages.inbound_context(org_id, to, customer, key)
+        if context.duplicate_of is not None:
+            return Received(*context.duplicate_of, duplicate=True), None
+        head = context.latest
+        conv: Conversation | None = None
+        if head is not None and (head.active or (head.end_ms or 0) >= now - self._window_ms):
+            async with self._uow(read_only=True) as uow:
+                conv = await uow.conversations.get(org_id, head.conversation_id)
+        new = conv is None
+        if conv is None:
+            conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
+                                 now_ms=now)
+        message = inbound_message(
+            id=new_id(), org_id=org_id, conversation_id=conv.id,
+            participant_id=conv.customer().id, from_address=customer, to_address=to,
+            text=sms.text, info=analyse(sms.text), now_ms=now, carrier=sms.carrier,
+            inbound_key=key)
+        try:
+            if new:
+                await self._messages.append(conversation=conv, participants=[],
+                                            messages=[message], outbox=[])
+            elif not conv.is_active:
                 conv.reopen(now)
-                await uow.conversations.save(conv)
-            message = inbound_message(
-                id=new_id(), org_id=org_id, conversation_id=conv.id,
-                participant_id=conv.customer().id, from_address=customer, to_address=to,
-                text=sms.text, info=analyse(sms.text), now_ms=now, carrier=sms.carrier,
-                inbound_key=key)
-            await uow.messages.add(message)
-            await uow.commit()
-        return Received(message.id, conv.id)
+                await self._messages.save_conversations([conv], messages=[message])
+            else:
+                await self._messages.append(conversation=None, participants=[],
+                                            messages=[message], outbox=[])
+        except AlreadyStored:
+            # Another node stored the same carrier message a moment ago.
+            again = await self._messages.inbound_context(org_id, to, customer, key)
+            if again.duplicate_of is None:
+                raise
+            return Received(*again.duplicate_of, duplicate=True), None
+        return Received(message.id, conv.id), ((conv, message) if new else None)
 
     # -- after storing: agent, flow or a new route ------------------------------------------
 
@@ -210,7 +238,9 @@ class InboundService:
                 any(p.is_active for p in conv.agents()):
             await self._publish(org_id, conversation_id)
             return
-        await self._start_routing(org_id, conv, text)
+        owner = await self._numbers.owner(conv.org_address)
+        await self._start_routing(org_id, None if owner is None else owner.number_id, conv,
+                                  text)
 
     @staticmethod
     async def _conversation(uow: UnitOfWork, org_id: str, conversation_id: str) -> Conversation:
@@ -219,33 +249,114 @@ class InboundService:
             raise NotFound(f"conversation {conversation_id} not found")
         return conv
 
-    async def _start_routing(self, org_id: str, conv: Conversation, text: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            number = await uow.numbers.by_phone(conv.org_address)
-            flow_id = None if number is None else (await uow.flows.route_of(number.id))[0]
-            flow = None if flow_id is None else await uow.flows.get(org_id, flow_id)
-            definition = None
-            if flow is not None and flow.published_version is not None:
-                definition = await self._flows.definition(uow, org_id, flow.id,
-                                                          flow.published_version)
-        if flow is None or definition is None or flow.published_version is None:
+    async def _start_routing(self, org_id: str, number_id: str | None, conv: Conversation,
+                             text: str, message: Message | None = None) -> None:
+        """A conversation that is not routed yet: run its number's flow, or queue it.
+
+        `message` is the text that started it when the caller holds the conversation as
+        just stored; otherwise it is read and written through units of work as usual.
+        """
+        published = None if number_id is None else \
+            await self._flows.published_for(org_id, number_id)
+        if published is None:
             await self._to_default_queue(org_id, conv.id)
             return
         now = self._clock.now_ms()
-        async with self._uow() as uow:
-            c = await self._conversation(uow, org_id, conv.id)
-            c.enter_flow(flow.name, now)
-            await uow.conversations.save(c)
-            await uow.commit()
+        conv.enter_flow(published.name, now)
         customer = conv.customer()
         opted_out = await self._opt_outs.opted_out(org_id, conv.org_address,
                                                    conv.customer_address)
-        step = start(definition, FlowContext(
+        step = start(published.definition, FlowContext(
             message_text=text, customer_address=conv.customer_address,
             now=datetime.fromtimestamp(now / 1000, tz=UTC),
             participant_data={**customer.attributes, "optedOut": str(opted_out).lower()}))
-        await self._carry_out(org_id, conv.id, flow.id, flow.published_version, definition,
-                              step)
+        if message is not None and step.run.ended and \
+                all(isinstance(e, _IN_MEMORY) for e in step.events):
+            await self._carry_out_held(org_id, conv, message, published.definition, step)
+            return
+        await self._messages.save_conversations([conv])
+        await self._carry_out(org_id, conv.id, published.flow_id, published.version,
+                              published.definition, step)
+
+    async def _carry_out_held(self, org_id: str, conv: Conversation, message: Message,
+                              definition: FlowDefinition, step: Step) -> None:
+        """A flow run that needs no waiting and no data: everything it does to the new
+        conversation - replies, participant data, the queue and the ACD's offer - is decided
+        in memory and stored in one write, then published."""
+        replies: list[Message] = []
+        outbox = []
+        routing: Routing | None = None
+        try:
+            for event in step.events:
+                if isinstance(event, SendResponse):
+                    try:
+                        reply, entry = await self._conversations.automatic_reply(
+                            conv, event.text)
+                    except DomainError as e:
+                        log.warning("flow reply on %s not sent: %s", conv.id, e.message)
+                        continue
+                    replies.append(reply)
+                    outbox.append(entry)
+                elif isinstance(event, SetParticipantData):
+                    conv.customer().attributes[event.key] = event.value
+                elif isinstance(event, TransferToAcd):
+                    routing = await self._route_held(org_id, conv, event,
+                                                     fallback=definition.fallback_queue)
+                elif isinstance(event, Disconnect):
+                    conv.end(self._clock.now_ms(), disconnect_type="endpoint")
+                elif isinstance(event, FlowError):
+                    log.warning("flow '%s' failed on conversation %s at %s: %s",
+                                definition.name, conv.id, event.action, event.reason)
+            conv.leave_flow(self._clock.now_ms())
+            await self._messages.save_conversations(
+                [conv], messages=replies, outbox=outbox,
+                acd=[routing.record] if routing is not None and routing.record else [])
+        finally:
+            if routing is not None:
+                self._acd.settled(org_id, routing)
+        self._conversations.hand_over(replies)
+        view = ConversationView(
+            conversation=conv, messages=[message, *replies],
+            user_names={p.user_id: p.name for p in conv.agents() if p.user_id and p.name},
+            queue_names={p.queue_id: p.name for p in conv.participants
+                         if p.purpose is Purpose.ACD and p.queue_id and p.name})
+        body = conversation_event(view)
+        for topic in conversation_topics(view):
+            self._bus.publish(topic, body, org_id=org_id)
+
+    async def _route_held(self, org_id: str, conv: Conversation, event: TransferToAcd, *,
+                          fallback: str) -> Routing | None:
+        queue = await self._acd.queue_named(org_id, event.queue) or \
+            await self._acd.queue_named(org_id, fallback)
+        if queue is None:
+            owner = await self._numbers.owner(conv.org_address)
+            queue = None if owner is None else \
+                await self._acd.queue_for_number(org_id, owner.number_id)
+        if queue is None:
+            log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s and no "
+                        "queue texts from %s; it waits unrouted", event.queue, fallback,
+                        conv.id, conv.org_address)
+            return None
+        skill_ids, preferred = await self._transfer_targets(org_id, event)
+        return await self._acd.route(org_id, conv, queue.id, priority=event.priority,
+                                     skills=skill_ids, preferred_agent=preferred)
+
+    async def _transfer_targets(self, org_id: str, event: TransferToAcd
+                                ) -> tuple[list[str], str | None]:
+        """The skills (by id) and preferred agent a transfer names, if it names any."""
+        if not event.skills and not event.preferred_agent:
+            return [], None
+        async with self._uow(read_only=True) as uow:
+            skill_ids = []
+            for name in event.skills:
+                skill = await uow.skills.by_name(org_id, name)
+                if skill is not None:
+                    skill_ids.append(skill.id)
+            preferred = None
+            if event.preferred_agent:
+                agent = await uow.users.by_email(event.preferred_agent)
+                preferred = agent.id if agent is not None and agent.org_id == org_id else None
+        return skill_ids, preferred
 
     async def _resume(self, org_id: str, conversation_id: str, flow_id: str, version: int,
                       run: FlowRun, given: ResumeInput) -> None:
@@ -321,24 +432,14 @@ class InboundService:
 
     async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd, *,
                         fallback: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            queue = await uow.queues.by_name(org_id, event.queue)
-            if queue is None:  # deleted since the flow was published: its fallback queue
-                queue = await uow.queues.by_name(org_id, fallback)
-            skill_ids = []
-            for name in event.skills:
-                skill = await uow.skills.by_name(org_id, name)
-                if skill is not None:
-                    skill_ids.append(skill.id)
-            preferred = None
-            if event.preferred_agent:
-                agent = await uow.users.by_email(event.preferred_agent)
-                preferred = agent.id if agent is not None and agent.org_id == org_id else None
+        queue = await self._acd.queue_named(org_id, event.queue) or \
+            await self._acd.queue_named(org_id, fallback)  # deleted since it was published
         if queue is None:
             log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s; default "
                         "queue instead", event.queue, fallback, conversation_id)
             await self._to_default_queue(org_id, conversation_id)
             return
+        skill_ids, preferred = await self._transfer_targets(org_id, event)
         await self._acd.enqueue(org_id, conversation_id, queue.id, priority=event.priority,
                                 skills=skill_ids, preferred_agent=preferred)
 
@@ -346,12 +447,11 @@ class InboundService:
         """No flow (or a broken one): the queue whose Outbound SMS Number was texted."""
         async with self._uow(read_only=True) as uow:
             conv = await self._conversation(uow, org_id, conversation_id)
-            queues, _ = await uow.queues.page(org_id, page=1, size=100_000)
-            number = await uow.numbers.by_phone(conv.org_address)
         if self._acd.is_routing(org_id, conversation_id):
             return
-        chosen = next((q for q in queues
-                       if number is not None and q.sms_number_id == number.id), None)
+        owner = await self._numbers.owner(conv.org_address)
+        chosen = None if owner is None else \
+            await self._acd.queue_for_number(org_id, owner.number_id)
         if chosen is None:
             log.warning("no flow and no queue for texts to %s; conversation %s waits "
                         "unrouted", conv.org_address, conversation_id)

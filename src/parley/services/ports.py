@@ -65,6 +65,10 @@ class DeliveryReport:
     error_message: str | None = None
 
 
+class AlreadyStored(Exception):
+    """A write clashed with a row another request (or node) stored first."""
+
+
 class CarrierError(Exception):
     """A carrier refused or failed a submit. `permanent` ones are not retried."""
 
@@ -479,6 +483,25 @@ class SubmitOutcome:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadHead:
+    """The newest conversation between a number and a customer, as threading needs it."""
+
+    conversation_id: str
+    active: bool
+    end_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundContext:
+    """What a text's arrival needs to know: whether it was stored already (a carrier's
+    retry) and the conversation it may continue."""
+
+    duplicate_of: tuple[str, str] | None
+    """(message id, conversation id) of the same carrier message, stored before"""
+    latest: ThreadHead | None
+
+
 class MessageStore(Protocol):
     """The hot path: group-committed appends and bulk status updates, no per-message scans."""
 
@@ -488,6 +511,16 @@ class MessageStore(Protocol):
     async def append(self, *, conversation: Conversation | None,
                      participants: Sequence[Participant], messages: Sequence[Message],
                      outbox: Sequence[OutboxEntry]) -> None: ...
+
+    async def inbound_context(self, org_id: str, org_address: str, customer: str,
+                              inbound_key: str) -> InboundContext:
+        """Looked up together with the other texts arriving at the same moment."""
+        ...
+
+    async def save_conversations(self, conversations: Sequence[Conversation], *,
+                                 messages: Sequence[Message] = (),
+                                 outbox: Sequence[OutboxEntry] = (),
+                                 acd: Sequence[AcdRecord] = ()) -> None: ...
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None: ...
 

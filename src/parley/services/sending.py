@@ -155,8 +155,8 @@ class OutboxSender:
             queued.append(sms)
             return
         carrier = self._carriers.get(sms.carrier)
-        if carrier is None:
-            await self._launch(sms, None)
+        if carrier is None or carrier.limits.unlimited:
+            await self._launch(sms, carrier)
             return
         paces = await self._paces_of(sms, carrier)
         ready = max((p.ready_at(now) for p in paces), default=now)

@@ -12,6 +12,12 @@ _COLS = ("conversation_id", "org_id", "queue_id", "state", "priority", "skills",
          "preferred_agent", "agent_id", "participant_id", "deadline_ms", "declined_by")
 
 
+def acd_row(rec: AcdRecord) -> dict[str, object]:
+    row = {c: getattr(rec, c) for c in _COLS}
+    row["declined_by"] = list(rec.declined_by or [])
+    return row
+
+
 class AcdInteractions(Repo):
     async def get(self, conversation_id: str) -> AcdRecord | None:
         r = await self._one(select(t.acd_interactions).where(
@@ -24,8 +30,7 @@ class AcdInteractions(Repo):
         return [AcdRecord(**{c: r[c] for c in _COLS}) for r in rows]
 
     async def put(self, rec: AcdRecord) -> None:
-        row = {c: getattr(rec, c) for c in _COLS}
-        row["declined_by"] = list(rec.declined_by or [])
+        row = acd_row(rec)
         res = await self.conn.execute(update(t.acd_interactions).where(
             t.acd_interactions.c.conversation_id == rec.conversation_id).values(**row))
         if not res.rowcount:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, delete, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Update as UpdateStatement
 
@@ -56,6 +56,15 @@ class Update:
 
 
 @dataclass(frozen=True, slots=True)
+class Upsert:
+    """INSERT, or UPDATE every given column of the row with the same primary key: the full
+    state of an object, so that of two upserts of one row in a batch the later one wins."""
+
+    table: Table
+    rows: Sequence[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class Delete:
     """DELETE FROM table WHERE key IN (...)."""
 
@@ -80,14 +89,17 @@ class Then:
         return (self.step,)
 
 
-Write = Insert | Update | Delete | Then
+Write = Insert | Upsert | Update | Delete | Then
 
 
-def _rank(w: Insert | Update | Delete) -> tuple[int, int, str]:
-    """Inserts parent-first, then updates, then deletes child-first; one group per shape."""
+def _rank(w: Insert | Upsert | Update | Delete) -> tuple[int, int, str]:
+    """Inserts and upserts parent-first, then updates, then deletes child-first; one group
+    per shape (so rows of one shape keep the order they were handed in)."""
     rank = _TABLE_RANK[w.table.name]
     if isinstance(w, Insert):
         return (0, rank, "")
+    if isinstance(w, Upsert):
+        return (0, rank, f"upsert{sorted(w.rows[0])}")
     if isinstance(w, Update):
         return (1, rank, f"{sorted(w.rows[0])}{w.key}{w.only_if_lower}")
     return (2, -rank, w.key)
@@ -113,7 +125,21 @@ def update_statement(w: Update) -> UpdateStatement:
 _sqlite_plans: dict[tuple[object, ...], tuple[str, tuple[str, ...]]] = {}
 
 
-def _sqlite_plan(w: Insert | Update, rows: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
+def _conflict_target(table: Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+def _upsert_statement(w: Upsert, cols: tuple[str, ...]) -> Any:
+    """PostgreSQL's INSERT ... ON CONFLICT (pk) DO UPDATE, for executemany."""
+    stmt = postgresql.insert(w.table)
+    keys = set(_conflict_target(w.table))
+    return stmt.on_conflict_do_update(
+        index_elements=_conflict_target(w.table),
+        set_={c: stmt.excluded[c] for c in cols if c not in keys})
+
+
+def _sqlite_plan(w: Insert | Upsert | Update,
+                 rows: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
     """SQL text and JSON columns of an insert or update, built once per shape.
 
     On SQLite the batch goes to the driver's executemany as plain SQL: SQLAlchemy's
@@ -121,12 +147,16 @@ def _sqlite_plan(w: Insert | Update, rows: list[dict[str, Any]]) -> tuple[str, t
     """
     cols = tuple(rows[0])
     key: tuple[object, ...] = (type(w).__name__, w.table.name, cols,
-                               None if isinstance(w, Insert) else (w.key, w.only_if_lower))
+                               (w.key, w.only_if_lower) if isinstance(w, Update) else None)
     plan = _sqlite_plans.get(key)
     if plan is None:
-        if isinstance(w, Insert):
+        if isinstance(w, Insert | Upsert):
             sql = (f"INSERT INTO {w.table.name} ({', '.join(cols)}) "
                    f"VALUES ({', '.join(':' + c for c in cols)})")
+            if isinstance(w, Upsert):
+                pk = _conflict_target(w.table)
+                sql += (f" ON CONFLICT ({', '.join(pk)}) DO UPDATE SET "
+                        + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in pk))
         else:
             sql = str(update_statement(w).compile(dialect=_NAMED_SQLITE))
         json_cols = tuple(c for c in cols if c in w.table.c and
@@ -135,7 +165,8 @@ def _sqlite_plan(w: Insert | Update, rows: list[dict[str, Any]]) -> tuple[str, t
     return plan
 
 
-def _execute_sqlite(conn: Connection, w: Insert | Update, rows: list[dict[str, Any]]) -> None:
+def _execute_sqlite(conn: Connection, w: Insert | Upsert | Update,
+                    rows: list[dict[str, Any]]) -> None:
     sql, json_cols = _sqlite_plan(w, rows)
     if json_cols:
         rows = [{**r, **{c: None if r[c] is None else json.dumps(r[c]) for c in json_cols}}
@@ -161,13 +192,15 @@ def apply_writes(conn: Connection, writes: Sequence[Write]) -> None:
     raw = conn.dialect.name == "sqlite"
     for key in sorted(groups):
         w, rows = groups[key]
-        if raw and isinstance(w, Insert | Update):
+        if raw and isinstance(w, Insert | Upsert | Update):
             _execute_sqlite(conn, w, rows)
         elif raw and isinstance(w, Delete):
             conn.exec_driver_sql(f"DELETE FROM {w.table.name} WHERE {w.key} = ?",
                                  [(k,) for k in rows])
         elif isinstance(w, Insert):
             conn.execute(w.table.insert(), rows)
+        elif isinstance(w, Upsert):
+            conn.execute(_upsert_statement(w, tuple(rows[0])), rows)
         elif isinstance(w, Update):
             conn.execute(update_statement(w), rows)
         elif isinstance(w, Delete):

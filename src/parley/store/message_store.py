@@ -8,17 +8,30 @@ needs no read first.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from parley.domain.conversations import Communication, Conversation, Participant
+from parley.domain.conversations import Communication, Conversation, Participant, State
 from parley.domain.messages import Message, MessageStatus
-from parley.services.ports import Clock, DeliveryReport, OutboundSms, OutboxEntry, SubmitOutcome
+from parley.services.ports import (
+    AcdRecord,
+    AlreadyStored,
+    Clock,
+    DeliveryReport,
+    InboundContext,
+    OutboundSms,
+    OutboxEntry,
+    SubmitOutcome,
+    ThreadHead,
+)
 from parley.store import tables as t
+from parley.store.acd_repos import acd_row
 from parley.store.database import Database
 from parley.store.group_commit import (
     Delete,
@@ -26,6 +39,7 @@ from parley.store.group_commit import (
     Insert,
     Then,
     Update,
+    Upsert,
     Write,
     update_statement,
 )
@@ -54,8 +68,12 @@ class SqlMessageStore:
         need no lookup first."""
         self._early: set[str] = set()
         """Provider ids waiting in early_receipts (loaded at start, kept by this node)."""
+        self._receipts_in_flight = 0
+        """Receipt writes that may add to early_receipts but have not told `_early` yet."""
         self._comms: dict[str, dict[str, tuple[int, Communication]]] = {}
         """conversation id -> communication id -> (valid until, communication)"""
+        self._asked: list[tuple[str, str, str, str, asyncio.Future[InboundContext]]] = []
+        self._answering: asyncio.Task[None] | None = None
 
     async def communication(self, conversation_id: str,
                             communication_id: str) -> Communication | None:
@@ -92,11 +110,83 @@ class SqlMessageStore:
         if parties:
             writes.append(Insert(t.participants, [participant_row(p) for p in parties]))
         writes.append(Insert(t.messages, [message_row(m) for m in messages]))
-        writes.append(Insert(t.outbox, [{
-            "message_id": e.message_id, "org_id": e.org_id, "attempts": e.attempts,
-            "next_attempt_ms": e.next_attempt_ms, "lease_until_ms": e.lease_until_ms,
-            "created_ms": e.created_ms, "last_error": None} for e in outbox]))
-        await self._committer.commit(writes)
+        writes.append(Insert(t.outbox, [_outbox_row(e) for e in outbox]))
+        try:
+            await self._committer.commit(writes)
+        except IntegrityError as e:
+            raise AlreadyStored(str(e.orig)) from e
+
+    async def inbound_context(self, org_id: str, org_address: str, customer: str,
+                              inbound_key: str) -> InboundContext:
+        fut: asyncio.Future[InboundContext] = asyncio.get_running_loop().create_future()
+        self._asked.append((org_id, org_address, customer, inbound_key, fut))
+        if self._answering is None or self._answering.done():
+            self._answering = asyncio.create_task(self._answer_contexts())
+        return await fut
+
+    async def _answer_contexts(self) -> None:
+        """Two queries for every text that arrived while the previous pair ran: the cost of
+        arrival lookups stays flat however many texts come in at once."""
+        await asyncio.sleep(0)
+        while self._asked:
+            asked, self._asked = self._asked[:500], self._asked[500:]
+            try:
+                answers = await self._contexts([a[:4] for a in asked])
+            except Exception as e:
+                for *_, fut in asked:
+                    if not fut.done():
+                        fut.set_exception(e)
+                continue
+            for (*_, fut), answer in zip(asked, answers, strict=True):
+                if not fut.done():
+                    fut.set_result(answer)
+
+    async def _contexts(self, asked: list[tuple[str, str, str, str]]
+                        ) -> list[InboundContext]:
+        m, c = t.messages.c, t.conversations.c
+        async with self._db.reader.connect() as conn:
+            dups = {r.inbound_key: (r.id, r.conversation_id) for r in await conn.execute(
+                select(m.inbound_key, m.id, m.conversation_id).where(
+                    m.inbound_key.in_({a[3] for a in asked})))}
+            heads: dict[tuple[str, str, str], Any] = {}
+            for r in await conn.execute(
+                    select(c.id, c.org_id, c.org_address, c.customer_address, c.state,
+                           c.start_ms, c.end_ms)
+                    .where(c.org_address.in_({a[1] for a in asked}),
+                           c.customer_address.in_({a[2] for a in asked}))
+                    .order_by(c.start_ms)):
+                heads[(r.org_id, r.org_address, r.customer_address)] = r  # newest wins
+        out = []
+        for org_id, org_address, customer, key in asked:
+            head = heads.get((org_id, org_address, customer))
+            out.append(InboundContext(dups.get(key), None if head is None else ThreadHead(
+                head.id, head.state != State.DISCONNECTED.value, head.end_ms)))
+        return out
+
+    async def save_conversations(self, conversations: Sequence[Conversation], *,
+                                 messages: Sequence[Message] = (),
+                                 outbox: Sequence[OutboxEntry] = (),
+                                 acd: Sequence[AcdRecord] = ()) -> None:
+        """Conversations written whole (their row and every participant), with their new
+        messages and what the ACD decided about them: one group-committed write set.
+
+        Whole rows (upserts) rather than changes: of two writes of one conversation in a
+        batch the later one wins, whatever else the batch holds.
+        """
+        writes: list[Write] = []
+        if conversations:
+            writes.append(Upsert(t.conversations, [conversation_row(c) for c in conversations]))
+            writes.append(Upsert(t.participants, [participant_row(p) for c in conversations
+                                                  for p in c.participants]))
+        if messages:
+            writes.append(Insert(t.messages, [message_row(m) for m in messages]))
+        if outbox:
+            writes.append(Insert(t.outbox, [_outbox_row(e) for e in outbox]))
+        if acd:
+            writes.append(Upsert(t.acd_interactions, [acd_row(r) for r in acd]))
+        if writes:
+            await self._committer.commit(writes)
+        self.forget_conversations({c.id for c in conversations})
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None:
         sent: list[dict[str, object]] = []
@@ -134,7 +224,11 @@ class SqlMessageStore:
             writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
         if parts:
             writes.append(Insert(t.message_parts, parts))
-        waiting = [pid for pid in (*sent_ids, *part_ids) if pid in self._early]
+        if self._receipts_in_flight:
+            # A receipt for one of these may be on its way into early_receipts right now.
+            waiting = [*sent_ids, *part_ids]
+        else:
+            waiting = [pid for pid in (*sent_ids, *part_ids) if pid in self._early]
         if waiting:
             writes.append(Then(_early_receipts_for(waiting)))
         if failed:
@@ -184,8 +278,12 @@ class SqlMessageStore:
                     for pid, r in early.items()])
                 went_early.extend(str(pid) for pid in early)
 
-        await self._committer.commit([Then(apply)])
-        self._early.update(went_early)
+        self._receipts_in_flight += 1
+        try:
+            await self._committer.commit([Then(apply)])
+            self._early.update(went_early)
+        finally:
+            self._receipts_in_flight -= 1
 
     async def load_early_receipts(self) -> int:
         """At start: which receipts still wait for their submit response (usually none)."""
@@ -221,6 +319,12 @@ class SqlMessageStore:
         async with self._db.writer.begin() as conn:
             res = await conn.execute(update(t.outbox).values(lease_until_ms=0))
         return int(res.rowcount or 0)
+
+
+def _outbox_row(e: OutboxEntry) -> dict[str, object]:
+    return {"message_id": e.message_id, "org_id": e.org_id, "attempts": e.attempts,
+            "next_attempt_ms": e.next_attempt_ms, "lease_until_ms": e.lease_until_ms,
+            "created_ms": e.created_ms, "last_error": None}
 
 
 def _receipt_update(rows: Sequence[dict[str, Any]]) -> Update:

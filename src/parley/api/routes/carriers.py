@@ -91,14 +91,18 @@ class CarrierConnectionListing(Model):
 
 
 class CarrierConnectionRequest(Model):
-    name: str | None = None
-    kind: str | None = None
+    """Checked by the domain, field by field (so every wrong field is named at once)."""
+
+    name: Any = None
+    kind: Any = None
     """smpp | http | sim"""
-    enabled: bool | None = None
-    settings: dict[str, Any] | None = None
-    secrets: dict[str, Any] | None = None
+    enabled: Any = None
+    """true or false (a JSON boolean)"""
+    settings: Any = None
+    """An object; its fields depend on the kind (see docs/carriers.md)."""
+    secrets: Any = None
     """Write-only: smpp {password}, http {authToken}. Omit to keep the current ones."""
-    numbers: list[Any] | None = None
+    numbers: Any = None
     """[{phoneNumber, phoneNumberType}]: the numbers this connection serves."""
     version: int | None = None
 
