@@ -9,7 +9,8 @@ SMSC_STAMP := $(VENV)/smsc/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench clean chromium
+CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
 
@@ -38,11 +39,24 @@ run: install
 	@echo
 	@$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
-test: install $(NODE_STAMP) $(SMSC_STAMP)
+test: install $(NODE_STAMP) $(SMSC_STAMP) chromium
 	@$(BIN)/python -m pytest
 
 test-fast: install
 	@$(BIN)/python -m pytest -m "not sdk" -x -q
+
+# The browser tests (tests/web) drive Debian's Chromium with Playwright; Playwright's own
+# browser download cannot work here, so the system package is installed instead.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "==> installing Debian's chromium for the browser tests (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'"; \
+	    echo "(Debian/Ubuntu), or point CHROMIUM= and PARLEY_TEST_CHROMIUM= at another build"; \
+	    exit 1; \
+	  fi; }
 
 lint: install
 	@$(BIN)/ruff check src tests bench

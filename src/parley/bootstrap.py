@@ -26,6 +26,7 @@ from parley.services.notifications import NotificationHub
 from parley.services.numbers import NumberDirectory, NumberService
 from parley.services.opt_out import OptOutService
 from parley.services.ports import Carrier, Clock, SystemClock
+from parley.services.queue_observations import QueueObservations
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
 from parley.services.tasks import stop_task
@@ -68,6 +69,7 @@ class Parley:
     inbound: InboundService
     data_actions: HttpDataActions
     opt_outs: OptOutService
+    queue_observations: QueueObservations
     started: bool = False
     _housekeeping: asyncio.Task[None] | None = None
 
@@ -181,6 +183,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         acd=acd, agents=AgentService(uow, clock, bus, acd, acd),
         wrapup=WrapupService(uow, clock), flows=flows, inbound=inbound,
         data_actions=data_actions, opt_outs=opt_outs,
+        queue_observations=QueueObservations(uow, clock, bus, acd),
     )
 
 

@@ -23,10 +23,12 @@ from parley.api.routes import (
     carriers,
     conversations,
     directory,
+    directory_admin,
     flows,
     notifications,
     oauth,
     opt_outs,
+    queue_observations,
     routing,
     sim,
     webhooks,
@@ -35,6 +37,7 @@ from parley.api.security import CorsMiddleware, OriginPolicy
 from parley.api.wire import HOT_SCHEMAS
 from parley.bootstrap import Parley
 from parley.web import STATIC
+from parley.web import pages as web_pages
 
 OPENAPI_URL = "/api/v2/docs/openapi.json"
 
@@ -79,6 +82,9 @@ def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     app.include_router(opt_outs.router)
     app.include_router(carriers.router)
     app.include_router(webhooks.router)
+    app.include_router(queue_observations.router)
+    app.include_router(directory_admin.router)
+    app.include_router(web_pages.router)  # the browser pages under /app/
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

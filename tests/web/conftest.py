@@ -1,0 +1,281 @@
+"""A real `parley serve` and a real Chromium for the browser tests.
+
+One server per session: a subprocess on a free loopback port with a fresh SQLite database and
+the demo organisation (`parley init --demo --json` reports its users, passwords and clients).
+One headless Chromium per session, Debian's (`make chromium` installs it), driven by
+Playwright; every test gets fresh browser contexts, so nothing (tokens in sessionStorage,
+open websockets) leaks from one test to the next. Tests talk to the server only as a browser
+or an API client would: no mocks, no reaching into the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+BIN = Path(sys.executable).parent
+CHROMIUM = Path(os.environ.get("PARLEY_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+STARTUP_TIMEOUT_S = 30.0
+WAIT_MS = 10_000
+"""Bound on any one wait for the page (an offer, a reply on the handset)."""
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True)
+class WebServer:
+    """A running `parley serve` with the demo organisation."""
+
+    base_url: str
+    port: int
+    demo: dict[str, Any]
+    log_path: Path
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return dict(self.demo["users"]["admin"])
+
+    def agent(self, index: int = 0) -> dict[str, str]:
+        return dict(self.demo["users"]["agents"][index])
+
+    @property
+    def number(self) -> str:
+        return str(self.demo["smsNumber"]["phoneNumber"])
+
+    @property
+    def queue_id(self) -> str:
+        return str(self.demo["queue"]["id"])
+
+    @property
+    def browser_client_id(self) -> str:
+        return str(self.demo["clients"]["browser"]["clientId"])
+
+    def admin_api(self) -> httpx.Client:
+        """An API client with the demo script client's admin token (client credentials)."""
+        script = self.demo["clients"]["script"]
+        resp = httpx.post(f"{self.base_url}/oauth/token",
+                          data={"grant_type": "client_credentials"},
+                          auth=(script["clientId"], script["clientSecret"]), timeout=10)
+        assert resp.status_code == 200, resp.text
+        return httpx.Client(base_url=self.base_url, timeout=10, headers={
+            "Authorization": f"Bearer {resp.json()['access_token']}"})
+
+    def user_api(self, who: dict[str, str]) -> httpx.Client:
+        """An API client with `who`'s own token (the implicit grant, as a browser does it)."""
+        resp = httpx.post(f"{self.base_url}/oauth/authorize", data={
+            "client_id": self.browser_client_id, "response_type": "token",
+            "redirect_uri": f"{self.base_url}/app/callback", "username": who["email"],
+            "password": who["password"]}, timeout=10)
+        assert resp.status_code == 302, resp.text
+        fragment = parse_qs(urlsplit(resp.headers["location"]).fragment)
+        return httpx.Client(base_url=self.base_url, timeout=10, headers={
+            "Authorization": f"Bearer {fragment['access_token'][0]}"})
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _parley() -> str:
+    exe = BIN / "parley"
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: run `make install` (or `make test`)", pytrace=False)
+    return str(exe)
+
+
+def start_server(data_dir: Path, **env_overrides: str) -> tuple[subprocess.Popen[bytes],
+                                                                 WebServer]:
+    """`parley init --demo --json`, then `parley serve` on a free port; waits for /healthz."""
+    env = dict(os.environ, PARLEY_DATABASE_URL=f"sqlite+aiosqlite:///{data_dir / 'web.db'}",
+               PARLEY_DATA_DIR=str(data_dir), PARLEY_ARGON2_TIME_COST="1",
+               PARLEY_ARGON2_MEMORY_KIB="1024", PARLEY_SIM_DELIVERY_DELAY_MS="150",
+               PARLEY_OUTBOX_POLL_INTERVAL_S="0.2", PARLEY_LOG_LEVEL="WARNING",
+               **env_overrides)
+    init = subprocess.run([_parley(), "init", "--demo", "--json"], env=env, cwd=data_dir,
+                          capture_output=True, text=True, timeout=120, check=False)
+    if init.returncode != 0:
+        pytest.fail(f"`parley init --demo --json` failed:\n{init.stdout}\n{init.stderr}",
+                    pytrace=False)
+    demo = json.loads(init.stdout)
+    for attempt in range(3):
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log_path = data_dir / f"serve-{attempt}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [_parley(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    return proc, WebServer(base_url, port, demo, log_path)
+            time.sleep(0.1)
+        _stop(proc)
+        if "address already in use" not in log_path.read_text(errors="replace").lower():
+            break
+    pytest.fail("`parley serve` did not come up:\n" + log_path.read_text(errors="replace"),
+                pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    proc, server = start_server(tmp_path_factory.mktemp("web-server"))
+    try:
+        yield server
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: run `make chromium` (as root it "
+                    "installs Debian's chromium with apt-get) or set PARLEY_TEST_CHROMIUM",
+                    pytrace=False)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                         headless=True)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, web_server: WebServer) -> Iterator[NewPage]:
+    """new_page(viewport=DESKTOP) -> a page in a fresh context (its own sessionStorage)."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def make(viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(viewport=viewport or DESKTOP, base_url=web_server.base_url)
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, "uncaught errors in the pages:\n" + "\n".join(errors)
+
+
+def sign_in(page: Page, who: dict[str, str], path: str) -> None:
+    """Open `path`; the page sends the browser to Parley's login page; sign in as `who`."""
+    page.goto(path)
+    page.wait_for_url("**/oauth/authorize?**")
+    page.fill("#username", who["email"])
+    page.fill("#password", who["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{path}")
+    page.wait_for_selector("#who")
+
+
+_AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213",
+               "214", "215", "216", "217", "218", "219", "224", "225", "228", "229", "231")
+_customers = itertools.product(random.sample(_AREA_CODES, len(_AREA_CODES)), range(100))
+
+
+def new_customer() -> str:
+    """A valid +1 number not used yet in this run (so each test's phone starts empty)."""
+    area, line = next(_customers)
+    return f"+1{area}55501{line:02d}"
+
+
+@contextlib.contextmanager
+def server_log_on_failure(server: WebServer) -> Iterator[None]:
+    try:
+        yield
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n--- server log tail ---\n{server.log_tail()}") from e
+
+
+# -- the API side of the tests -----------------------------------------------------------
+
+
+def ok(resp: httpx.Response) -> Any:
+    assert resp.status_code < 300, f"{resp.request.method} {resp.request.url}: " \
+        f"{resp.status_code} {resp.text}"
+    return resp.json() if resp.content else None
+
+
+@pytest.fixture
+def admin(web_server: WebServer) -> Iterator[httpx.Client]:
+    """The admin API; every demo agent is put back Off Queue and every conversation still
+    open is ended afterwards, so the next test starts from a quiet organisation."""
+    with web_server.admin_api() as client:
+        yield client
+        for who in web_server.demo["users"]["agents"]:
+            ok(client.put(f"/api/v2/users/{who['id']}/routingstatus",
+                          json={"status": "OFF_QUEUE"}))
+        end_all_conversations(client)
+
+
+def end_all_conversations(client: httpx.Client) -> None:
+    """End what is still open (the agents are off queue, so nothing is alerting): leaving
+    as the last non-customer participant ends a conversation."""
+    for conv in ok(client.get("/api/v2/conversations/messages"))["entities"]:
+        for p in conv["participants"]:
+            if p["purpose"] in ("acd", "agent") and p["state"] == "connected":
+                ok(client.patch(f"/api/v2/conversations/messages/{conv['id']}/participants/"
+                                f"{p['id']}", json={"state": "disconnected"}))
+
+
+def conversation_with(client: httpx.Client, customer: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for conv in ok(client.get("/api/v2/conversations/messages"))["entities"]:
+            if any(p["purpose"] == "customer" and p.get("address") == customer
+                   for p in conv["participants"]):
+                return dict(conv)
+        time.sleep(0.1)
+    raise AssertionError(f"no open conversation with {customer}")

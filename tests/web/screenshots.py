@@ -1,0 +1,128 @@
+"""Screenshots of every page, at desktop (1280x800) and phone (390x844) width, for docs/.
+
+    .venv/bin/python -m tests.web.screenshots [OUT_DIR]    (default docs/screenshots)
+
+Starts its own `parley serve` with the demo organisation (as the browser tests do), plays a
+short scene through the API so the pages have something to show (an agent on queue with a
+conversation, a customer's phone, a waiting text for the supervisor), and writes one PNG per
+page and width. Needs Debian's chromium (`make chromium`).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from tests.web.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    WebServer,
+    _stop,
+    ok,
+    start_server,
+)
+
+CUSTOMER = "+13125550142"
+WAITING = "+13125550143"
+
+
+def signed_in(browser: object, server: WebServer, who: dict[str, str], path: str,
+              viewport: dict[str, int]) -> Page:
+    context = browser.new_context(viewport=viewport, base_url=server.base_url)  # type: ignore[attr-defined]
+    page: Page = context.new_page()
+    page.goto(path)
+    page.wait_for_url("**/oauth/authorize?**")
+    page.fill("#username", who["email"])
+    page.fill("#password", who["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{path}")
+    page.wait_for_selector("#who")
+    return page
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, server = start_server(Path(tmp))
+        try:
+            shoot(server, out)
+        finally:
+            _stop(proc)
+
+
+def shoot(server: WebServer, out: Path) -> None:
+    ada = server.agent(0)
+    with server.admin_api() as admin, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        ok(admin.post("/api/v2/routing/wrapupcodes", json={"name": "Resolved"}))
+        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            # The login page, as the pages send people to it.
+            context = browser.new_context(viewport=viewport, base_url=server.base_url)
+            login = context.new_page()
+            login.goto("/app/agent")
+            login.wait_for_url("**/oauth/authorize?**")
+            login.screenshot(path=out / f"login-{name}.png")
+            context.close()
+            launcher = browser.new_context(viewport=viewport, base_url=server.base_url).new_page()
+            launcher.goto("/app/")
+            launcher.screenshot(path=out / f"launcher-{name}.png")
+
+        agent = signed_in(browser, server, ada, "/app/agent", DESKTOP)
+        agent.click("#queue-toggle")
+        agent.wait_for_selector("#routing-status.status-IDLE")
+        ok(admin.post("/sim/v1/messages", json={
+            "from": CUSTOMER, "to": server.number,
+            "text": "Hi! My order #1042 hasn't arrived yet <b>(tracking says delivered)</b>"}))
+        agent.wait_for_selector(".offer")
+        agent.screenshot(path=out / "agent-offer-desktop.png")
+        agent.get_by_role("button", name="Accept").click()
+        agent.wait_for_selector("#transcript .bubble.inbound")
+        agent.fill("#reply", "Sorry about that! I'm checking with the courier now.")
+        agent.keyboard.press("Enter")
+        agent.wait_for_selector("#transcript .bubble.outbound[data-status=delivery-success]")
+        ok(admin.post("/sim/v1/messages", json={"from": CUSTOMER, "to": server.number,
+                                                "text": "Thanks, I'll wait 🙏"}))
+        agent.wait_for_selector("#transcript .bubble.inbound >> nth=1")
+        agent.fill("#reply", "Found it: it is at your neighbour's, number 12. Anything else?")
+        agent.screenshot(path=out / "agent-desktop.png")
+        agent.set_viewport_size(PHONE)
+        agent.screenshot(path=out / "agent-phone.png", full_page=True)
+
+        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            phone = signed_in(browser, server, server.admin,
+                              f"/app/handset?phone=%2B{CUSTOMER[1:]}&to=%2B{server.number[1:]}",
+                              viewport)
+            phone.wait_for_selector("#thread .bubble.received")
+            phone.fill("#text", "Got it, thank you!")
+            time.sleep(0.5)
+            phone.screenshot(path=out / f"handset-{name}.png")
+
+        ok(admin.post("/sim/v1/messages", json={"from": WAITING, "to": server.number,
+                                                "text": "Is anyone there?"}))
+        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            sup = signed_in(browser, server, server.admin, "/app/supervisor", viewport)
+            sup.wait_for_selector("[data-metric=waiting]")
+            time.sleep(1.2)
+            sup.screenshot(path=out / f"supervisor-{name}.png", full_page=name == "phone")
+            console = signed_in(browser, server, server.admin, "/app/admin#queues", viewport)
+            console.wait_for_selector("#queue-name")
+            console.screenshot(path=out / f"admin-queues-{name}.png")
+            console.goto("/app/admin#flows")
+            console.get_by_role("button", name="Open").first.click()
+            console.wait_for_selector("#flow-verdict:not(:empty)")
+            console.fill("#flow-yaml", console.input_value("#flow-yaml").replace(
+                "transferToAcd", "transferToAdc"))
+            console.wait_for_selector("#flow-problems li")
+            console.screenshot(path=out / f"admin-flows-{name}.png", full_page=name == "phone")
+        browser.close()
+    print(f"screenshots in {out}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"))
