@@ -5,12 +5,15 @@ offer pops up with the customer's number, the queue and the first text (HTML in 
 text); the agent accepts with the keyboard, replies, sees the delivery status; the handset
 shows the reply; the agent disconnects with a wrap-up code. Declining and letting an offer
 time out (NOT_RESPONDING); a "+" new interaction on a phone-sized screen received by the
-handset, the segment counter and the 765-character limit, and a transfer.
+handset, the segment counter and the 765-character limit, and a transfer. Mandatory wrap-up:
+after-call work that cannot be dismissed until the agent gives one of the queue's codes, also
+when a supervisor ended the conversation.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -226,3 +229,82 @@ def test_transfer_to_another_queue(new_page: NewPage, web_server: WebServer,
                    and p["state"] != "disconnected" for p in conv["participants"])
         assert not any(p["purpose"] == "agent" and p["state"] != "disconnected"
                        for p in conv["participants"])
+
+
+def agent_party(admin: httpx.Client, conversation_id: str, user_id: str) -> dict[str, Any]:
+    conv = ok(admin.get(f"/api/v2/conversations/{conversation_id}"))
+    return dict(next(p for p in conv["participants"]
+                     if p["purpose"] == "agent" and p["userId"] == user_id))
+
+
+def test_mandatory_wrapup_keeps_the_agent_in_after_call_work_until_a_code(
+        new_page: NewPage, web_server: WebServer, admin: httpx.Client) -> None:
+    tag = f"{time.time():.6f}"
+    ada = web_server.agent(0)
+    refund = ok(admin.post("/api/v2/routing/wrapupcodes", json={"name": f"Refund {tag}"}))
+    ok(admin.post("/api/v2/routing/wrapupcodes", json={"name": f"Elsewhere {tag}"}))
+    queue = ok(admin.post("/api/v2/routing/queues", json={
+        "name": f"Returns {tag}", "acwSettings": {"wrapupPrompt": "MANDATORY"},
+        "outboundMessagingAddresses": {"smsAddress": {"id": web_server.demo["smsNumber"]["id"]}}}))
+    ok(admin.post(f"/api/v2/routing/queues/{queue['id']}/members", json=[{"id": ada["id"]}]))
+    ok(admin.post(f"/api/v2/routing/queues/{queue['id']}/wrapupcodes", json=[{"id": refund["id"]}]))
+    customer = new_customer()
+    with server_log_on_failure(web_server):
+        agent = new_page()
+        sign_in(agent, ada, "/app/agent")
+        agent.get_by_role("button", name="New interaction").click()
+        agent.locator("#new-queue").select_option(queue["id"])
+        agent.locator("#new-phone").fill(customer)
+        agent.locator("#new-text").fill("About your return")
+        agent.locator("#new-submit").click()
+        expect(agent.locator("#conv-title")).to_have_text(customer)
+        conversation_id = conversation_with(admin, customer)["id"]
+
+        # Disconnect without a code: the agent is out of the conversation, in after-call work.
+        agent.click("#disconnect")
+        dialog = agent.locator("#wrapup-dialog")
+        expect(dialog.locator("#wrapup-hint")).to_contain_text(
+            f"Queue Returns {tag} requires a wrap-up code")
+        # Only the queue's codes are offered.
+        expect(dialog.locator("#wrapup-code option")).to_have_text(
+            ["Choose a wrap-up code\u2026", f"Refund {tag}"])
+        dialog.locator("#wrapup-submit").click()
+        expect(dialog.locator("#wrapup-title")).to_have_text("After-call work")
+        expect(dialog.locator("#wrapup-cancel")).to_be_hidden()
+        expect(agent.locator("#conversations .empty")).to_be_visible()
+        party = agent_party(admin, conversation_id, ada["id"])
+        assert party["endTime"] and party["wrapupRequired"] is True
+
+        # It cannot be dismissed, nor finished without a code.
+        agent.keyboard.press("Escape")
+        expect(dialog).to_be_visible()
+        dialog.locator("#wrapup-submit").click()
+        expect(dialog.locator("#wrapup-problem")).to_contain_text("Choose a wrap-up code")
+        dialog.locator("#wrapup-code").select_option(refund["id"])
+        dialog.locator("#wrapup-notes").fill("refund agreed")
+        dialog.locator("#wrapup-submit").click()
+        expect(dialog).to_be_hidden()
+        expect(agent.get_by_role("status").filter(has_text="Wrapped up.")).to_be_visible()
+        party = agent_party(admin, conversation_id, ada["id"])
+        assert not party.get("wrapupRequired")
+        assert party["wrapup"]["code"] == refund["id"]
+        assert party["wrapup"]["name"] == f"Refund {tag}"
+        assert party["wrapup"]["notes"] == "refund agreed"
+
+        # A supervisor ends Ada's next conversation: the desktop asks her for the code too.
+        other = new_customer()
+        with web_server.user_api(ada) as as_ada:
+            ok(as_ada.post("/api/v2/conversations/messages", json={
+                "queueId": queue["id"], "toAddress": other, "toAddressMessengerType": "sms"}))
+        expect(agent.locator("#conversations li button", has_text=other)).to_be_visible()
+        second = conversation_with(admin, other)["id"]
+        party = agent_party(admin, second, ada["id"])
+        ok(admin.patch(f"/api/v2/conversations/messages/{second}/participants/{party['id']}",
+                       json={"state": "disconnected"}))
+        expect(dialog).to_be_visible()
+        expect(dialog.locator("#wrapup-hint")).to_contain_text(
+            f"You left the conversation with {other}")
+        dialog.locator("#wrapup-code").select_option(refund["id"])
+        dialog.locator("#wrapup-submit").click()
+        expect(dialog).to_be_hidden()
+        assert agent_party(admin, second, ada["id"])["wrapup"]["code"] == refund["id"]

@@ -228,6 +228,25 @@ class Users(Repo):
         await self.conn.execute(update(t.users).where(t.users.c.id == user_id)
                                 .values(password_hash=password_hash))
 
+    async def admin_ids(self, org_id: str) -> list[str]:
+        """The organisation's active admins, locked until the transaction ends (PostgreSQL;
+        SQLite's writers are serialised anyway): two demotions at once cannot both see the
+        other admin and leave none."""
+        u = t.users.c
+        rows = await self._all(select(u.id).where(
+            u.org_id == org_id, u.role == Role.ADMIN.value, u.state == "active")
+            .order_by(u.id).with_for_update())
+        return [r["id"] for r in rows]
+
+    async def set_role(self, user_id: str, role: Role) -> list[str]:
+        """Give the user another role, in their tokens too (each token carries its role);
+        returns those tokens' ids so caches can drop them."""
+        await self.conn.execute(update(t.users).where(t.users.c.id == user_id)
+                                .values(role=role.value, version=t.users.c.version + 1))
+        res = await self.conn.execute(update(t.tokens).where(t.tokens.c.user_id == user_id)
+                                      .values(role=role.value).returning(t.tokens.c.id))
+        return [r[0] for r in res]
+
 
 class Clients(Repo):
     async def add(self, c: OAuthClient) -> None:
@@ -256,6 +275,18 @@ class Clients(Repo):
     async def set_secret(self, client_id: str, secret_hash: str) -> None:
         await self.conn.execute(update(t.oauth_clients).where(t.oauth_clients.c.id == client_id)
                                 .values(secret_hash=secret_hash))
+
+    async def delete(self, client_id: str) -> list[str]:
+        """Delete the client with its tokens and authorization codes; returns the ids of the
+        tokens it had, so caches can drop them."""
+        res = await self.conn.execute(delete(t.tokens).where(t.tokens.c.client_id == client_id)
+                                      .returning(t.tokens.c.id))
+        token_ids = [r[0] for r in res]
+        await self.conn.execute(delete(t.authorization_codes).where(
+            t.authorization_codes.c.client_id == client_id))
+        await self.conn.execute(delete(t.oauth_clients).where(
+            t.oauth_clients.c.id == client_id))
+        return token_ids
 
 
 def _token(r: RowMapping | None) -> TokenRecord | None:

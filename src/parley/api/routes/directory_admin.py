@@ -1,15 +1,16 @@
 """Creating users and managing OAuth clients (Genesys' /api/v2/users, /api/v2/oauth/clients).
 
 Parley's roles are its own three (admin, supervisor, agent): a user's and a client's role is
-given by name in `roles` / `roleIds`. Deleting a client is not available yet (the store has
-no way to retire one); rotating its secret cuts off the old secret at once.
+given by name in `roles` / `roleIds`, and PATCH /api/v2/users/{userId} changes a user's role.
+Rotating a client's secret cuts off the old secret at once; deleting a client cuts off its
+tokens at once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from parley.api.formats import iso
 from parley.api.models.common import Model
@@ -31,6 +32,13 @@ class CreateUser(Model):
     password: Any = None
     roles: list[Any] | None = None
     """Parley: one role name (admin, supervisor or agent); agent if absent."""
+
+
+class UpdateUser(Model):
+    version: Any = None
+    """Checked when given (409 if the user changed meanwhile)."""
+    roles: Any = None
+    """Parley: the user's one role (admin, supervisor or agent), the only field changed here."""
 
 
 class OAuthClientRequest(Model):
@@ -72,7 +80,7 @@ class OAuthClientEntityListing(Model):
 
 
 def admin_of(parley: App) -> DirectoryAdmin:
-    return DirectoryAdmin(parley.uow, parley.directory)
+    return DirectoryAdmin(parley.uow, parley.directory, parley.auth.cache)
 
 
 def _created(request: Request, made: NewClient) -> OAuthClientModel:
@@ -87,6 +95,14 @@ async def post_user(body: CreateUser, principal: CurrentPrincipal, parley: App) 
     return User.of(await admin_of(parley).create_user(
         principal, name=body.name, email=body.email, password=body.password,
         role=roles[0] if roles else None))
+
+
+@router.patch("/api/v2/users/{userId}", response_model=User, tags=["Users"],
+              summary="Change a user's role (Parley: `roles` with one role; admins only)")
+async def patch_user(userId: str, body: UpdateUser, principal: CurrentPrincipal,
+                     parley: App) -> User:
+    return User.of(await admin_of(parley).change_role(principal, userId, roles=body.roles,
+                                                      version=body.version))
 
 
 @router.get(CLIENTS, response_model=OAuthClientEntityListing, tags=["OAuth"])
@@ -116,3 +132,12 @@ async def get_client(clientId: str, principal: CurrentPrincipal,
 async def rotate_client_secret(clientId: str, request: Request, principal: CurrentPrincipal,
                                parley: App) -> OAuthClientModel:
     return _created(request, await admin_of(parley).rotate_secret(principal, clientId))
+
+
+@router.delete(CLIENTS + "/{clientId}", status_code=204, response_class=Response, tags=["OAuth"],
+               summary="Delete an OAuth client; its tokens stop working at once")
+async def delete_client(clientId: str, request: Request, principal: CurrentPrincipal,
+                        parley: App) -> Response:
+    await admin_of(parley).delete_client(principal, clientId)
+    request.app.state.origin_policy.invalidate()  # its redirect URIs may no longer be allowed
+    return Response(status_code=204)

@@ -7,6 +7,7 @@ import { act, report, startPage } from "./shell.js";
 const PROMPTS = ["OPTIONAL", "MANDATORY", "MANDATORY_TIMEOUT", "MANDATORY_FORCED_TIMEOUT", "AGENT_REQUESTED"];
 const ROLES = ["agent", "supervisor", "admin"];
 const main = () => $("#section");
+let me = null; // the signed-in admin (GET /api/v2/users/me)
 
 // -- small building blocks --------------------------------------------------------------------
 
@@ -81,8 +82,9 @@ async function queues(editId) {
       `${q.memberCount} (${q.joinedMemberCount})`, numberOf(q), q.acwSettings.wrapupPrompt,
       h("button", { onclick: () => queues(q.id).catch(report) }, "Edit")])),
     queueForm(editing, nums, list),
+    editing ? h("div", { id: "queue-codes" }) : null,
     editing ? h("div", { id: "members" }) : null));
-  if (editing) await members(editing);
+  if (editing) await Promise.all([queueCodes(editing), members(editing)]);
 }
 
 function queueForm(q, nums, list) {
@@ -110,10 +112,34 @@ function queueForm(q, nums, list) {
   }, h("h3", { style: "margin-top:0" }, q ? `Edit queue ${q.name}` : "New queue"),
   h("div", { class: "form-grid" }, field("Name", name), field("Description", description),
     field("Alerting timeout", timeout, "(seconds, 7–86400)"), field("Wrap-up prompt", prompt),
-    field("Skill evaluation", evaluation), field("Outbound SMS Number", number),
+    field("Skill evaluation", evaluation, "(of the skills a flow's transferToAcd asks for)"),
+    field("Outbound SMS Number", number),
     field("Service level", slPercent, "(% answered…)"), field("…within", slSeconds, "(seconds)")),
   h("div", { class: "row" }, h("button", { class: "primary", type: "submit", id: "queue-save" }, q ? "Save queue" : "Create queue"),
     q ? h("button", { type: "button", onclick: () => queues().catch(report) }, "New queue instead") : null));
+}
+
+async function queueCodes(q) {
+  const base = `/api/v2/routing/queues/${q.id}/wrapupcodes`;
+  const [offered, codes] = await Promise.all([api(base), all("/api/v2/routing/wrapupcodes")]);
+  const on = new Set(offered.entities.map((c) => c.id));
+  const rest = codes.filter((c) => !on.has(c.id));
+  const add = h("select", { id: "queue-code-add" }, options(rest.map((c) => [c.id, c.name])));
+  fill($("#queue-codes"), h("h3", {}, `Wrap-up codes of ${q.name}`),
+    h("p", { class: "muted" }, offered.entities.length
+      ? "Agents on this queue wrap up with one of these."
+      : "None chosen: agents on this queue may use any of the organisation's codes."),
+    table(["Code", ""], offered.entities.map((c) => [c.name,
+      h("button", { class: "danger", "aria-label": `Remove ${c.name} from ${q.name}`, onclick: (e) => act(e.currentTarget, async () => {
+        await api(`${base}/${c.id}`, { method: "DELETE" });
+        await queueCodes(q);
+      }) }, "Remove")]), "No codes chosen for this queue."),
+    rest.length ? form(async () => {
+      await api(base, { method: "POST", body: [{ id: add.value }] });
+      await queueCodes(q); // the table shows it: no toast over the buttons below
+    }, h("div", { class: "row" }, field("Offer a code", add), h("button", { type: "submit", id: "queue-code-submit" }, "Add code")))
+      : h("p", { class: "muted" }, codes.length ? "The queue offers every code."
+        : h("span", {}, "There are no wrap-up codes yet: ", h("a", { href: "#wrapup" }, "create some"), ".")));
 }
 
 async function members(q) {
@@ -236,8 +262,24 @@ async function users() {
   const email = h("input", { id: "user-email", type: "email", required: true });
   const password = h("input", { id: "user-password", type: "password", required: true, minlength: 8, autocomplete: "new-password" });
   const role = h("select", { id: "user-role" }, options(ROLES.map((r) => [r, r]), "agent"));
+  const rolePicker = (u) => {
+    const self = me && u.id === me.id;
+    return h("select", { "aria-label": `Role of ${u.name}`, dataset: { user: u.id }, disabled: self,
+      title: self ? "You cannot change your own role: ask another admin" : null,
+      onchange: (e) => {
+        const select = e.currentTarget;
+        act(select, async () => {
+          try {
+            await api(`/api/v2/users/${u.id}`, { method: "PATCH", body: { roles: [select.value], version: u.version } });
+            toast(`${u.name} is ${select.value === "admin" ? "an" : "a"} ${select.value} now, in their open sessions too.`, "ok");
+          } finally {
+            await users(); // the role as the server has it (also when it refused)
+          }
+        });
+      } }, options(ROLES.map((r) => [r, r]), (u.roles || [])[0]));
+  };
   fill(main(), h("section", {}, h("h2", {}, "Users"),
-    table(["Name", "Email", "Role"], list.map((u) => [u.name, u.email, (u.roles || []).join(", ")])),
+    table(["Name", "Email", "Role"], list.map((u) => [u.name, u.email, rolePicker(u)])),
     form(async () => {
       await api("/api/v2/users", { method: "POST", body: { name: name.value, email: email.value, password: password.value, roles: [role.value] } });
       toast(`Added ${name.value}.`, "ok");
@@ -296,19 +338,31 @@ function showSecret(client) {
 }
 
 async function clients(revealed) {
-  const list = (await api("/api/v2/oauth/clients")).entities;
+  const [listing, token] = await Promise.all([api("/api/v2/oauth/clients"), api("/api/v2/tokens/me")]);
+  const list = listing.entities;
+  const ours = token.OAuthClient && token.OAuthClient.id; // this console signed in through it
   const name = h("input", { id: "client-name", required: true });
   const grant = h("select", { id: "client-grant" }, options([["CLIENT-CREDENTIALS", "Client credentials (scripts, servers)"], ["CODE", "Browser app (PKCE / implicit)"]], "CLIENT-CREDENTIALS"));
   const role = h("select", { id: "client-role" }, options(ROLES.map((r) => [r, r]), "agent"));
   const uris = h("textarea", { id: "client-uris", rows: 2, placeholder: "https://app.example.com/callback (one per line)" });
   fill(main(), h("section", {}, h("h2", {}, "OAuth clients"),
     revealed ? showSecret(revealed) : null,
-    table(["Name", "Grant", "Role", "Redirect URIs", ""], list.map((c) => [c.name, c.authorizedGrantType, c.roleIds.join(", "),
-      c.registeredRedirectUri.join(" "),
-      c.authorizedGrantType === "CLIENT-CREDENTIALS" ? h("button", { onclick: (e) => act(e.currentTarget, async () => {
-        if (!confirm(`Rotate the secret of ${c.name}? The old one stops working at once.`)) return;
-        await clients(await api(`/api/v2/oauth/clients/${c.id}/secret`, { method: "POST" }));
-      }) }, "Rotate secret") : ""])),
+    table(["Name", "Grant", "Role", "Redirect URIs", ""], list.map((c) => [
+      c.id === ours ? h("span", {}, c.name, h("span", { class: "muted" }, " (this session)")) : c.name,
+      c.authorizedGrantType, c.roleIds.join(", "), c.registeredRedirectUri.join(" "),
+      h("div", { class: "row" },
+        c.authorizedGrantType === "CLIENT-CREDENTIALS" ? h("button", { onclick: (e) => act(e.currentTarget, async () => {
+          if (!confirm(`Rotate the secret of ${c.name}? The old one stops working at once.`)) return;
+          await clients(await api(`/api/v2/oauth/clients/${c.id}/secret`, { method: "POST" }));
+        }) }, "Rotate secret") : null,
+        h("button", { class: "danger", disabled: c.id === ours,
+          title: c.id === ours ? "You are signed in through this client: deleting it would end this session" : null,
+          onclick: (e) => act(e.currentTarget, async () => {
+            if (!confirm(`Delete ${c.name}? Every token it issued stops working at once, and it can no longer sign in or get tokens.`)) return;
+            await api(`/api/v2/oauth/clients/${c.id}`, { method: "DELETE" });
+            toast(`Deleted ${c.name}.`, "ok");
+            await clients();
+          }) }, "Delete"))])),
     form(async () => {
       const made = await api("/api/v2/oauth/clients", { method: "POST", body: { name: name.value, authorizedGrantType: grant.value,
         roleIds: [role.value], registeredRedirectUri: uris.value.split(/\s+/).filter(Boolean) } });
@@ -338,7 +392,7 @@ async function show() {
 }
 
 async function start() {
-  await startPage("admin", "Admin console");
+  me = await startPage("admin", "Admin console");
   $("#live").remove(); // the console reads on demand; nothing here is live
   window.addEventListener("hashchange", show);
   await show();

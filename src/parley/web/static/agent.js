@@ -1,7 +1,8 @@
 // The agent desktop: routing status and presence, offers that pop up (accept / decline),
 // the agent's conversations with a live transcript (delivery status per outbound text, the
 // customer's opt-out state), replies with a live segment counter, transfer, disconnect with a
-// wrap-up code, and "+" new interactions on behalf of a queue (the seed article's sample).
+// wrap-up code (after-call work until one is given, where the queue makes it mandatory), and
+// "+" new interactions on behalf of a queue (the seed article's sample).
 //
 // Live: notifications on v2.users.{me}.conversations.messages / .routingStatus / .presence.
 // Delivery statuses are not pushed as events (yet), so the open transcript is also re-read
@@ -32,6 +33,7 @@ const state = {
   queues: new Map(),     // id -> Queue
   numbers: new Map(),    // number id -> SmsPhoneNumber
   codes: null,
+  acw: new Map(),        // conversation id -> after-call work waiting for a wrap-up code
 };
 
 // -- helpers ------------------------------------------------------------------------------
@@ -312,60 +314,164 @@ async function transfer(button) {
   });
 }
 
-// -- disconnect with wrap-up ----------------------------------------------------------------
+// -- disconnect, wrap-up and after-call work ------------------------------------------------
+//
+// Disconnect opens the wrap-up dialog: a code (and notes) go with the disconnect. On a queue
+// whose prompt is mandatory, leaving without a code puts the agent in after-call work (the
+// server's wrapupRequired: the conversation still uses their capacity). The dialog then stays
+// until a code is sent: no Cancel, Escape does nothing. The server can also put the agent in
+// after-call work (a supervisor disconnected them): the conversation's event says so and the
+// same dialog opens; when after-call work ends elsewhere (a timed prompt ran out), it closes.
+
+const wrap = { mode: null, conversationId: null, participantId: null, queue: null,
+  customer: null, sending: false };
+
+function isMandatory(q) {
+  return Boolean(q && MANDATORY.has(q.acwSettings && q.acwSettings.wrapupPrompt));
+}
 
 async function openWrapup() {
-  const dialog = $("#wrapup-dialog");
   const conv = state.convs.get(state.selected);
   const participantId = $("#conversation").dataset.participantId;
   if (!conv || !participantId) return;
-  const q = conv.mine.queue ? await queue(conv.mine.queue.id) : null;
-  const mandatory = q && MANDATORY.has(q.acwSettings && q.acwSettings.wrapupPrompt);
+  let q = null;
+  if (conv.mine.queue) {
+    state.queues.delete(conv.mine.queue.id); // its wrap-up prompt as it is now
+    try { q = await queue(conv.mine.queue.id); } catch (e) { report(e); }
+  }
+  $("#wrapup-notes").value = "";
+  await showWrapup({ mode: "disconnect", conversationId: state.selected, participantId,
+    queue: q, customer: customerNumber(conv.customer) });
+}
+
+/** Show the dialog for `changes` (merged into `wrap`): disconnect, or after-call work. */
+async function showWrapup(changes) {
+  Object.assign(wrap, changes);
+  const dialog = $("#wrapup-dialog");
+  const acw = wrap.mode === "acw";
+  const q = wrap.queue;
   let codes = [];
   try {
-    codes = await api(`/api/v2/conversations/messages/${state.selected}/participants/${participantId}/wrapupcodes`);
+    codes = await api(`/api/v2/conversations/messages/${wrap.conversationId}/participants/${wrap.participantId}/wrapupcodes`);
   } catch (e) { report(e); }
   const select = $("#wrapup-code");
-  fill(select, mandatory ? h("option", { value: "" }, "Choose a wrap-up code…")
-    : h("option", { value: "" }, "No wrap-up code"),
-  codes.map((c) => h("option", { value: c.id }, c.name)));
-  select.required = Boolean(mandatory);
-  $("#wrapup-hint").textContent = mandatory
-    ? `Queue ${q.name} requires a wrap-up code.`
-    : "A wrap-up code is optional for this queue.";
-  if (mandatory && !codes.length) {
-    $("#wrapup-hint").textContent = `Queue ${q.name} requires a wrap-up code but offers none: ask an admin.`;
+  fill(select, h("option", { value: "" }, acw || isMandatory(q) ? "Choose a wrap-up code…" : "No wrap-up code"),
+    codes.map((c) => h("option", { value: c.id }, c.name)));
+  select.required = acw;
+  const queueName = q ? q.name : "this queue";
+  let hint = "A wrap-up code is optional for this queue.";
+  if (acw) {
+    hint = `You left the conversation with ${wrap.customer}. Queue ${queueName} requires a wrap-up code: choose one to finish after-call work.`;
+  } else if (isMandatory(q)) {
+    hint = `Queue ${q.name} requires a wrap-up code: choose it now, or you stay in after-call work until you do.`;
   }
+  if ((acw || isMandatory(q)) && !codes.length) {
+    hint = `Queue ${queueName} requires a wrap-up code but offers none: ask an admin.`;
+  }
+  $("#wrapup-title").textContent = acw ? "After-call work" : "Disconnect and wrap up";
+  $("#wrapup-hint").textContent = hint;
+  $("#wrapup-submit").textContent = acw ? "Finish after-call work" : "Disconnect";
+  $("#wrapup-cancel").hidden = acw;
   $("#wrapup-problem").textContent = "";
-  $("#wrapup-notes").value = "";
-  dialog.showModal();
+  dialog.dataset.mode = wrap.mode;
+  if (!dialog.open) dialog.showModal();
   select.focus();
 }
 
 async function submitWrapup(event) {
   event.preventDefault();
   const dialog = $("#wrapup-dialog");
-  if (event.submitter && event.submitter.value === "cancel") { dialog.close(); return; }
+  if (wrap.sending) return;
+  if (event.submitter && event.submitter.value === "cancel") {
+    if (wrap.mode !== "acw") dialog.close();
+    return;
+  }
   const code = $("#wrapup-code").value;
-  if ($("#wrapup-code").required && !code) {
-    $("#wrapup-problem").textContent = "Choose a wrap-up code: this queue requires one.";
+  if (wrap.mode === "acw" && !code) {
+    $("#wrapup-problem").textContent = "Choose a wrap-up code: after-call work ends only with one.";
     $("#wrapup-code").focus();
     return;
   }
-  const participantId = $("#conversation").dataset.participantId;
-  const body = { state: "disconnected" };
-  if (code) body.wrapup = { code, notes: $("#wrapup-notes").value || undefined };
+  const wrapup = code ? { code, notes: $("#wrapup-notes").value || undefined } : undefined;
+  const body = wrap.mode === "acw" ? { wrapup } : { state: "disconnected", wrapup };
+  wrap.sending = true;
+  $("#wrapup-submit").disabled = true;
   try {
-    await api(`/api/v2/conversations/messages/${state.selected}/participants/${participantId}`,
+    await api(`/api/v2/conversations/messages/${wrap.conversationId}/participants/${wrap.participantId}`,
       { method: "PATCH", body });
   } catch (e) {
+    if (e.status === 401) { // the session ended: let the agent reach "Sign in again"
+      state.acw.clear();
+      endWrapup(null);
+      return;
+    }
     $("#wrapup-problem").textContent = e.message;
     return;
+  } finally {
+    wrap.sending = false;
+    $("#wrapup-submit").disabled = false;
   }
-  dialog.close();
-  toast("Disconnected.", "ok");
-  closeTranscript();
-  await loadConversations();
+  if (wrap.mode === "disconnect") {
+    if (state.selected === wrap.conversationId) closeTranscript();
+    loadConversations().catch(report);
+    if (!code && await inAfterCallWork(wrap.conversationId, wrap.participantId)) {
+      state.acw.set(wrap.conversationId, { ...wrap, mode: "acw" });
+      await showWrapup({ mode: "acw" });
+      return;
+    }
+    endWrapup("Disconnected.");
+    return;
+  }
+  state.acw.delete(wrap.conversationId);
+  endWrapup("Wrapped up.");
+}
+
+/** The server's word (wrapupRequired), not the queue as this page last read it. */
+async function inAfterCallWork(conversationId, participantId) {
+  try {
+    const conv = await api(`/api/v2/conversations/${conversationId}`);
+    const mine = conv.participants.find((p) => p.id === participantId);
+    return Boolean(mine && mine.wrapupRequired);
+  } catch (e) {
+    report(e);
+    return false;
+  }
+}
+
+function endWrapup(message) {
+  wrap.mode = null;
+  $("#wrapup-dialog").close(); // its close handler shows the next after-call work, if any
+  if (message) toast(message, "ok");
+}
+
+/** After-call work waiting for a code (one dialog at a time). */
+async function nextAfterCallWork() {
+  if (wrap.mode || $("#wrapup-dialog").open || !state.acw.size) return;
+  const [first] = state.acw.values();
+  Object.assign(wrap, first, { mode: "acw" });
+  if (!first.queue && first.queueId) {
+    try { first.queue = await queue(first.queueId); } catch (e) { report(e); }
+  }
+  $("#wrapup-notes").value = "";
+  await showWrapup({ queue: first.queue });
+}
+
+/** A conversation event: did the server put me in after-call work, or end it? */
+function noteAfterCallWork(body) {
+  if (!body || !Array.isArray(body.participants)) return;
+  if (wrap.sending && wrap.conversationId === body.id) return; // our own change: its answer decides
+  const mine = body.participants.filter((p) => p.purpose === "agent" && p.user && p.user.id === state.me.id);
+  const pending = mine.find((p) => p.wrapupRequired && p.state === "disconnected");
+  if (pending && !state.acw.has(body.id)) {
+    state.acw.set(body.id, { conversationId: body.id, participantId: pending.id,
+      queueId: pending.queue ? pending.queue.id : null, queue: null,
+      customer: customerNumber(body.participants.find((p) => p.purpose === "customer")) });
+    nextAfterCallWork().catch(report);
+  } else if (!pending && state.acw.has(body.id)) {
+    state.acw.delete(body.id);
+    if (wrap.mode === "acw" && wrap.conversationId === body.id) endWrapup(null);
+    toast("After-call work ended.", "info");
+  }
 }
 
 // -- "+" new interaction ----------------------------------------------------------------------
@@ -450,6 +556,17 @@ async function main() {
   await setupPresence();
   state.queues = new Map((await all("/api/v2/routing/queues")).map((q) => [q.id, q]));
   $("#wrapup-form").addEventListener("submit", submitWrapup);
+  // After-call work cannot be dismissed: Escape does nothing, and if the browser closes the
+  // dialog anyway (a second Escape), it opens again.
+  $("#wrapup-dialog").addEventListener("cancel", (e) => { if (wrap.mode === "acw") e.preventDefault(); });
+  $("#wrapup-dialog").addEventListener("close", () => {
+    if (wrap.mode === "acw" && state.acw.has(wrap.conversationId)) {
+      $("#wrapup-dialog").showModal();
+      return;
+    }
+    wrap.mode = null;
+    nextAfterCallWork().catch(report);
+  });
   $("#new-form").addEventListener("submit", submitNew);
   $("#new-interaction").addEventListener("click", () => openNew().catch(report));
   $("#new-queue").addEventListener("change", showFrom);
@@ -468,6 +585,7 @@ async function main() {
       } else if (topic.endsWith(".presence")) {
         loadStatus().catch(report);
       } else {
+        noteAfterCallWork(body);
         refresh();
       }
     },
