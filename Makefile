@@ -39,11 +39,14 @@ run: install
 	@echo
 	@$(BIN)/parley serve --host $(HOST) --port $(PORT)
 
+# Two runs: everything but the browser tests on two workers, then the browser tests alone
+# (Playwright's sync API keeps an event loop running for its whole session).
 test: install $(NODE_STAMP) $(SMSC_STAMP) chromium
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n 2 --ignore=tests/web
+	@$(BIN)/python -m pytest tests/web
 
 test-fast: install
-	@$(BIN)/python -m pytest -m "not sdk" -x -q
+	@$(BIN)/python -m pytest -m "not sdk" -x -q --ignore=tests/web
 
 # The browser tests (tests/web) drive Debian's Chromium with Playwright; Playwright's own
 # browser download cannot work here, so the system package is installed instead.
@@ -62,9 +65,11 @@ lint: install
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/mypy
 
-bench: install
+bench: install $(SMSC_STAMP)
 	@$(BIN)/python bench/acd.py
 	@$(BIN)/python bench/outbound_api.py
+	@$(BIN)/python bench/outbound.py
+	@$(BIN)/python bench/inbound.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/sdk/js/node_modules

@@ -29,6 +29,7 @@ from parley.services.ports import Carrier, Clock, SystemClock
 from parley.services.queue_observations import QueueObservations
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
+from parley.services.status_events import StatusEvents
 from parley.services.tasks import stop_task
 from parley.services.wrapup import WrapupService
 from parley.store.database import Database, open_database
@@ -70,6 +71,7 @@ class Parley:
     data_actions: HttpDataActions
     opt_outs: OptOutService
     queue_observations: QueueObservations
+    status_events: StatusEvents
     started: bool = False
     _housekeeping: asyncio.Task[None] | None = None
 
@@ -90,6 +92,7 @@ class Parley:
             if released:
                 log.info("resuming %d unsent messages from the outbox", released)
         await self.sender.start()
+        await self.status_events.start()
         await self.acd.start()
         await self.inbound.start()
         await self.conversations.start()
@@ -116,6 +119,7 @@ class Parley:
             await self.acd.stop()
             await self.sender.drain(timeout_s=5)
             await self.sender.stop()
+            await self.status_events.stop()
             await self.carriers.stop()
             await self.committer.stop()
             await self.data_actions.close()
@@ -168,6 +172,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         opt_outs,
         threading_window_ms=settings.threading_window_hours * 3600 * 1000,
         poll_interval_s=settings.outbox_poll_interval_s)
+    receipts = DeliveryReceipts(store)
+    notifications = NotificationHub(uow, clock, bus)
+    status_events = StatusEvents(uow, bus, notifications.has_subscribers)
+    sender.on_status(status_events.changed)
+    receipts.on_status(status_events.changed)
     return Parley(
         settings=settings, clock=clock, db=db, committer=committer, bus=bus,
         carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
@@ -177,13 +186,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                               default_carrier=settings.default_carrier),
         queues=QueueService(uow, clock, acd),
         conversations=conversations,
-        sender=sender, receipts=DeliveryReceipts(store),
+        sender=sender, receipts=receipts,
         message_store=store,
-        notifications=NotificationHub(uow, clock, bus),
+        notifications=notifications,
         acd=acd, agents=AgentService(uow, clock, bus, acd, acd),
         wrapup=WrapupService(uow, clock), flows=flows, inbound=inbound,
         data_actions=data_actions, opt_outs=opt_outs,
         queue_observations=QueueObservations(uow, clock, bus, acd),
+        status_events=status_events,
     )
 
 

@@ -105,6 +105,8 @@ def _print_demo(d: dict[str, Any], base: str) -> None:
     typer.echo(f"  browser client   id {browser['clientId']} (implicit grant / PKCE, any "
                "http://127.0.0.1 or http://localhost redirect)")
     typer.echo("")
+    typer.echo(f"Open:     {base}/app/  (agent desktop, handset simulator, supervisor view, "
+               "admin console)")
     typer.echo(f"Sign in:  {login_url(base, browser['clientId'], base + '/')}")
     typer.echo(f"API docs: {base}/docs")
 

@@ -26,7 +26,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parley.api.app import create_app
 from parley.bootstrap import Parley, bootstrap
-from tests.api.test_conversations import MESSAGES, conversation, customer_for, disconnect, party
+from tests.api.test_conversations import (
+    MESSAGES,
+    conversation,
+    customer_for,
+    disconnect,
+    party,
+    send_path,
+)
 from tests.api.test_directory import assert_error, ok
 from tests.conftest import settings_for
 from tests.orgs import Tenant, make_org
@@ -508,6 +515,30 @@ async def test_conversation_events_reach_user_and_queue_topics(live: Live,
             body = assert_envelope(await next_event(ws), topic)
             assert body["id"] == created["id"]
             assert agent.id in [p.get("user", {}).get("id") for p in body["participants"]]
+
+
+async def test_delivery_status_changes_are_pushed(live: Live, live_org: Tenant) -> None:
+    """The ticks on the agent's screen: sent, then delivered, without asking."""
+    agent = live_org.agents[0]
+    uri = await open_channel(live, agent.headers, [user_conv_topic(agent.id)])
+    created = ok(await live.http.post(MESSAGES, headers=agent.headers, json={
+        "queueId": live_org.queue_id, "toAddress": customer_for(live_org),
+        "toAddressMessengerType": "sms"}))
+    conv = await conversation(live.http, agent.headers, created["id"])
+    me = party(conv, "agent", agent.id)
+    async with connect(uri) as ws:
+        sent = ok(await live.http.post(send_path(created["id"], me["messages"][0]["id"]),
+                                       headers=agent.headers, json={"textBody": "Tick tock"}))
+        seen: list[str] = []
+        while "delivery-success" not in seen:
+            body = assert_envelope(await next_event(ws), user_conv_topic(agent.id))
+            assert body["id"] == created["id"]
+            [mine] = [p for p in body["participants"] if p.get("user", {}).get("id") == agent.id]
+            statuses = {m["message"]["id"]: m["messageStatus"] for m in mine["messages"]}
+            if sent["id"] in statuses:  # (the conversation's start came first)
+                seen.append(statuses[sent["id"]])
+        assert seen[-1] == "delivery-success"
+        assert set(seen) <= {"queued", "sent", "delivery-success"}
 
 
 async def test_heartbeats_arrive_without_subscriptions(live: Live, live_org: Tenant) -> None:

@@ -123,6 +123,9 @@ async def test_the_window_holds_back_requests_until_answered() -> None:
     broker.answered()
     assert await asyncio.wait_for(third, 1) is pdus[2]
     assert broker.in_flight == 2
+    assert broker.discard("3") is True, "a request not sent yet is taken back"
+    assert broker.discard("3") is False
+    await broker.enqueue(pdus[3])
     assert broker.clear() == [pdus[3]]
     assert broker.in_flight == 0
 
@@ -179,3 +182,67 @@ async def test_tls_checks_the_certificate_unless_told_not_to(
         assert "TLS failed" in (status.reason or ""), status.reason
     finally:
         await disable(link)
+
+
+@pytest.fixture
+async def silent_smsc() -> AsyncIterator[int]:
+    """An SMSC that accepts the bind and then never answers a submit_sm: the stuck link
+    gateways are known for (peers.md §8). Built on the library's own PDU codec."""
+    from struct import unpack
+
+    from aiosmpplib import BindTransceiverResp, EnquireLinkResp
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readexactly(16)
+                length, command, _, seq = unpack("!IIII", head)
+                await reader.readexactly(length - 16)
+                if command == 0x09:  # bind_transceiver
+                    writer.write(BindTransceiverResp(seq, system_id="SILENT").pdu())
+                elif command == 0x15:  # enquire_link: the link itself looks alive
+                    writer.write(EnquireLinkResp(seq).pdu())
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
+        silent_smsc: int) -> None:
+    from parley.carriers.smpp import SmppCarrier
+    from parley.domain.carriers import CarrierConnection, CarrierKind, check_settings
+    from parley.services.ports import CarrierError, OutboundSms, SystemClock
+    from parley.store.inbound_parts import SqlInboundParts
+
+    settings = check_settings(CarrierKind.SMPP, {
+        "host": "127.0.0.1", "port": silent_smsc, "systemId": "x", "window": 1,
+        "responseTimeoutSeconds": 1})
+    conn = CarrierConnection(id="silent", org_id="o", name="Silent", kind=CarrierKind.SMPP,
+                             settings=settings, secrets={"password": "x"})
+    carrier = SmppCarrier(conn, SystemClock(), SqlInboundParts(None), hold_s=2)  # type: ignore[arg-type]
+
+    async def ignore(*_: object) -> None:
+        return None
+
+    await carrier.start(ignore, ignore)
+    try:
+        for _ in range(200):
+            if carrier.status().state is LinkState.BOUND:
+                break
+            await asyncio.sleep(0.02)
+        sms = OutboundSms(message_id="m1", org_id="o", from_address="+13125550100",
+                          to_address="+13125550101", text="anyone?", segment_count=1,
+                          created_ms=0, carrier="silent")
+        with pytest.raises(CarrierError, match="did not take the text in time") as failed:
+            await carrier.submit(sms)
+        assert not failed.value.permanent, "the outbox retries it later"
+        assert carrier.counters["timeouts"] >= 1
+        assert carrier.status().binds[0].in_flight == 0, "the window slot is free again"
+    finally:
+        await carrier.stop()

@@ -106,6 +106,8 @@ class SmppCarrier:
         self._concat = Concatenation(s["concatenation"])
         self._timeout_s = float(s["responseTimeoutSeconds"])
         self._registered = 1 if s["registeredDelivery"] else 0
+        self._source_plan = (TON(s["sourceTon"]), NPI(s["sourceNpi"]))
+        self._destination_plan = (TON(s["destinationTon"]), NPI(s["destinationNpi"]))
         self._refs = itertools.count(random.randrange(1 << 16))
         self._bound = asyncio.Event()
         self._on_reports: DeliverySink | None = None
@@ -201,11 +203,8 @@ class SmppCarrier:
     def _parts_of(self, sms: OutboundSms) -> list[Callable[[str], SubmitSm]]:
         ucs2 = encoding_of(sms.text) is Encoding.UCS2
         coding = "ucs2" if ucs2 else "gsm0338"
-        s = self._settings
-        source = PhoneNumber(sms.from_address.lstrip("+"), TON(s["sourceTon"]),
-                             NPI(s["sourceNpi"]))
-        dest = PhoneNumber(sms.to_address.lstrip("+"), TON(s["destinationTon"]),
-                           NPI(s["destinationNpi"]))
+        source = PhoneNumber(sms.from_address.lstrip("+"), *self._source_plan)
+        dest = PhoneNumber(sms.to_address.lstrip("+"), *self._destination_plan)
 
         def submit_sm(log_id: str, **kw: object) -> SubmitSm:
             pdu: SubmitSm = SubmitSm(log_id=log_id, source=source, destination=dest,
@@ -213,11 +212,11 @@ class SmppCarrier:
                                      **kw)
             return pdu
 
-        parts = split(sms.text)
-        if len(parts) <= 1:
+        if sms.segment_count <= 1:  # measured when the text was accepted
             return [lambda log_id: submit_sm(log_id, short_message=sms.text)]
         if self._concat is Concatenation.PAYLOAD:
             return [lambda log_id: submit_sm(log_id, message_payload=sms.text)]
+        parts = split(sms.text)
         ref = next(self._refs)
         total = len(parts)
         makers: list[Callable[[str], SubmitSm]] = []
@@ -265,11 +264,10 @@ class SmppCarrier:
             if attempt > 1:
                 self.counters["resent"] += 1
             try:
-                status, message_id = await asyncio.wait_for(fut, timeout=self._timeout_s)
-            except TimeoutError:
-                session.forget(pdu.log_id)
+                status, message_id = await fut
+            except TimeoutError as e:
                 self.counters["timeouts"] += 1
-                last = f"no submit_sm_resp within {self._timeout_s:g} s on {session.name}"
+                last = str(e)
                 continue
             except LinkDown as e:
                 last = str(e)

@@ -132,6 +132,14 @@ class _WindowBroker(AbstractBroker):
         self.in_flight = max(0, self.in_flight - 1)
         self._changed.set()
 
+    def discard(self, log_id: str) -> bool:
+        """Take back a request not sent yet (its caller gave up): whether it was queued."""
+        for m in self._queue:
+            if isinstance(m, SubmitSm) and m.log_id == log_id:
+                self._queue.remove(m)
+                return True
+        return False
+
     def clear(self) -> list[SmppMessage]:
         dropped = list(self._queue)
         self._queue.clear()
@@ -268,8 +276,13 @@ class Session(ESME):
         self._pause = _Pause(clock)
         self._futures: dict[str, asyncio.Future[tuple[int, str]]] = {}
         """log id -> the response it waits for"""
+        self._deadlines: dict[str, float] = {}
+        """log id -> when it times out (loop time)"""
+        self._sweeper: asyncio.Task[None] | None = None
         self._by_seq: dict[int, str] = {}
         self._order: dict[tuple[str, str], asyncio.Task[None]] = {}
+        """(sender, number) -> the last text from that sender still being handled"""
+        self._order_key: dict[asyncio.Task[None], tuple[str, str]] = {}
         self._handling: set[asyncio.Task[None]] = set()
         self.state = LinkState.STOPPED
         self.since_ms = clock.now_ms()
@@ -317,6 +330,8 @@ class Session(ESME):
     def run(self) -> None:
         self._set(LinkState.CONNECTING)
         self._task = asyncio.create_task(self._supervise(), name=f"smpp-{self.name}")
+        self._sweeper = asyncio.create_task(self._expire_forever(),
+                                            name=f"smpp-timeouts-{self.name}")
 
     async def _supervise(self) -> None:
         """The library's reconnect loop, restarted if something it does not expect kills it."""
@@ -335,16 +350,17 @@ class Session(ESME):
         """Unbind, close the socket, and stop reconnecting."""
         writer = self._writer
         try:
-            await asyncio.wait_for(self.stop(), timeout=5)
+            await asyncio.wait_for(self.stop(), timeout=min(self.socket_timeout, 2.0))
         except NotImplementedError:
             pass  # the library half-closes with write_eof(), which TLS sockets cannot do (8)
         except (TimeoutError, OSError, ConnectionError):
             log.warning("SMPP '%s' %s did not unbind cleanly", self._label, self.name)
         if writer is not None:
             writer.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._sweeper):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         for task in list(self._handling):
             task.cancel()
         self._fail_all(LinkDown("the connection was stopped"))
@@ -394,32 +410,54 @@ class Session(ESME):
     # -- submitting -----------------------------------------------------------------------
 
     async def submit(self, pdu: SubmitSm) -> asyncio.Future[tuple[int, str]]:
-        """Queue one submit_sm; the future resolves to (command_status, message_id)."""
-        fut: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        """Queue one submit_sm; the future resolves to (command_status, message_id), or to
+        TimeoutError when no answer came within the response timeout."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[int, str]] = loop.create_future()
         self._futures[pdu.log_id] = fut
+        self._deadlines[pdu.log_id] = loop.time() + self.socket_timeout
         await self._window.enqueue(pdu)
         return fut
+
+    async def _expire_forever(self) -> None:
+        """Fail requests past their response timeout (one sweep for all, not a timer each)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(0.25)
+            now = loop.time()
+            for log_id in [k for k, d in self._deadlines.items() if d <= now]:
+                self._expire(log_id)
+
+    def _expire(self, log_id: str) -> None:
+        self._deadlines.pop(log_id, None)
+        fut = self._futures.pop(log_id, None)
+        if fut is None:
+            return
+        if not self._window.discard(log_id):
+            self._window.answered()  # it went out: its answer, if it comes, is ignored
+        if not fut.done():
+            fut.set_exception(TimeoutError(
+                f"no submit_sm_resp within {self.socket_timeout:g} s on {self.name}"))
 
     def register(self, sequence: int, log_id: str) -> None:
         self._by_seq[sequence] = log_id
 
     def fail(self, log_id: str, error: BaseException) -> None:
+        """The library could not send a request it had taken from the window."""
+        self._deadlines.pop(log_id, None)
         fut = self._futures.pop(log_id, None)
         if fut is not None and not fut.done():
             fut.set_exception(error)
             self._window.answered()
 
-    def forget(self, log_id: str) -> None:
-        """A request whose response never came (the caller timed out): free its slot."""
-        fut = self._futures.pop(log_id, None)
-        if fut is not None:
-            self._window.answered()
-
     def _answer(self, sequence: int, status: int, message_id: str) -> None:
         log_id = self._by_seq.pop(sequence, None)
-        fut = None if log_id is None else self._futures.pop(log_id, None)
+        if log_id is None:
+            return
+        fut = self._futures.pop(log_id, None)
         if fut is None:
             return  # a response to a request we gave up on
+        self._deadlines.pop(log_id, None)
         self._window.answered()
         if status in (ESME_RTHROTTLED, ESME_RMSGQFUL):
             self._pause.hit()
@@ -431,6 +469,7 @@ class Session(ESME):
     def _fail_all(self, error: BaseException) -> None:
         futures, self._futures = self._futures, {}
         self._by_seq.clear()
+        self._deadlines.clear()
         self._window.clear()
         for fut in futures.values():
             if not fut.done():
@@ -505,10 +544,15 @@ class Session(ESME):
             await self._respond(seq, SmppCommandStatus.ESME_RINVMSGLEN)
             return
         assert isinstance(message, DeliverSm)
-        key = (message.source.number, message.destination.number)
-        before = self._order.get(key)
+        # Texts from one sender to one number are handled in order; receipts in any order
+        # (a status only ever moves forward).
+        key = None if message.is_receipt() else (message.source.number,
+                                                  message.destination.number)
+        before = None if key is None else self._order.get(key)
         task = asyncio.get_running_loop().create_task(self._handle(seq, message, before))
-        self._order[key] = task
+        if key is not None:
+            self._order[key] = task
+            self._order_key[task] = key
         self._handling.add(task)
         task.add_done_callback(self._handled)
         if len(self._handling) >= 4 * self._window.window + 256:
@@ -517,10 +561,9 @@ class Session(ESME):
 
     def _handled(self, task: asyncio.Task[None]) -> None:
         self._handling.discard(task)
-        for key, t in list(self._order.items()):
-            if t is task:
-                del self._order[key]
-                break
+        key = self._order_key.pop(task, None)
+        if key is not None and self._order.get(key) is task:
+            del self._order[key]
 
     async def _handle(self, seq: int, message: DeliverSm,
                       before: asyncio.Task[None] | None) -> None:

@@ -13,6 +13,7 @@ from parley.domain.flows import FLOW_TYPE, FlowDefinition, parse_flow
 from parley.domain.ids import new_id
 from parley.domain.numbers import SmsNumber
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from parley.services.single_flight import SingleFlight
 
 MAX_FLOW_BYTES = 256 * 1024
 MAX_NAME = 200
@@ -57,6 +58,7 @@ class FlowService:
         self._parsed: dict[tuple[str, int], FlowDefinition] = {}
         self._published: dict[str, tuple[int, PublishedFlow | None]] = {}
         """number id -> (valid until, what its texts run): read on every new conversation"""
+        self._loading: SingleFlight[str, PublishedFlow | None] = SingleFlight()
 
     async def published_for(self, org_id: str, number_id: str) -> PublishedFlow | None:
         """The published flow texts to this number run, if any (cached)."""
@@ -64,6 +66,11 @@ class FlowService:
         hit = self._published.get(number_id)
         if hit is not None and hit[0] > now:
             return hit[1]
+        return await self._loading.load(number_id, lambda: self._load_published(org_id,
+                                                                                number_id))
+
+    async def _load_published(self, org_id: str, number_id: str) -> PublishedFlow | None:
+        now = self._clock.now_ms()
         found = None
         async with self._uow(read_only=True) as uow:
             flow_id = (await uow.flows.route_of(number_id))[0]

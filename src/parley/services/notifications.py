@@ -204,6 +204,10 @@ class NotificationHub:
             except asyncio.QueueFull:
                 channel.overflowed = True
 
+    def has_subscribers(self) -> bool:
+        """Whether any channel on this node listens to anything (else events can be skipped)."""
+        return any(self._by_topic.values())
+
     @property
     def channel_count(self) -> int:
         return len(self._channels)

@@ -11,6 +11,7 @@ from parley.domain.ids import new_id
 from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
 from parley.domain.phone import parse_e164, region_of
 from parley.services.ports import Carrier, CarrierError, Clock, UnitOfWork, UnitOfWorkFactory
+from parley.services.single_flight import SingleFlight
 
 
 def _number_type(raw: str | None) -> PhoneNumberType:
@@ -55,17 +56,21 @@ class NumberDirectory:
         self._clock = clock
         self._ttl_ms = ttl_ms
         self._cache: dict[str, tuple[int, NumberOwner | None]] = {}
+        self._loading: SingleFlight[str, NumberOwner | None] = SingleFlight()
 
     async def owner(self, phone_number: str) -> NumberOwner | None:
         now = self._clock.now_ms()
         hit = self._cache.get(phone_number)
         if hit is not None and hit[0] > now:
             return hit[1]
+        return await self._loading.load(phone_number, lambda: self._load(phone_number))
+
+    async def _load(self, phone_number: str) -> NumberOwner | None:
         async with self._uow(read_only=True) as uow:
             n = await uow.numbers.by_phone(phone_number)
         owner = None if n is None else NumberOwner(n.org_id, n.id, n.carrier,
                                                    n.phone_number_type)
-        self._cache[phone_number] = (now + self._ttl_ms, owner)
+        self._cache[phone_number] = (self._clock.now_ms() + self._ttl_ms, owner)
         return owner
 
     def forget(self, phone_number: str) -> None:

@@ -10,6 +10,7 @@ from parley.domain.errors import InvalidInput
 from parley.domain.opt_out import ANY_NUMBER, Command, OptOut, OptOutPolicy, Scope
 from parley.domain.times import iso
 from parley.services.ports import Clock, UnitOfWorkFactory
+from parley.services.single_flight import SingleFlight
 
 CACHE_TTL_MS = 10_000
 
@@ -56,6 +57,8 @@ class OptOutService:
         self._clock = clock
         self._policies: dict[str, tuple[int, OptOutPolicy]] = {}
         self._lists: dict[str, tuple[int, dict[str, frozenset[str]]]] = {}
+        self._loading: SingleFlight[str, tuple[int, dict[str, frozenset[str]]]] = \
+            SingleFlight()
         """org -> (valid until, customer -> numbers opted out of): one read per org per TTL,
         not one per send (a campaign texts thousands of customers once each)."""
 
@@ -108,15 +111,19 @@ class OptOutService:
         now = self._clock.now_ms()
         hit = self._lists.get(org_id)
         if hit is None or hit[0] <= now:
-            async with self._uow(read_only=True) as uow:
-                entries = await uow.opt_outs.all_of(org_id)
-            by_customer: dict[str, set[str]] = {}
-            for o in entries:
-                by_customer.setdefault(o.customer_address, set()).add(o.org_address)
-            hit = self._lists[org_id] = (
-                now + CACHE_TTL_MS, {c: frozenset(n) for c, n in by_customer.items()})
+            hit = await self._loading.load(org_id, lambda: self._load_list(org_id))
         numbers = hit[1].get(customer)
         return numbers is not None and (org_address in numbers or ANY_NUMBER in numbers)
+
+    async def _load_list(self, org_id: str) -> tuple[int, dict[str, frozenset[str]]]:
+        async with self._uow(read_only=True) as uow:
+            entries = await uow.opt_outs.all_of(org_id)
+        by_customer: dict[str, set[str]] = {}
+        for o in entries:
+            by_customer.setdefault(o.customer_address, set()).add(o.org_address)
+        hit = self._lists[org_id] = (self._clock.now_ms() + CACHE_TTL_MS,
+                                     {c: frozenset(n) for c, n in by_customer.items()})
+        return hit
 
     async def check_can_send(self, org_id: str, org_address: str, customer: str,
                              field: str = "toAddress") -> None:

@@ -596,6 +596,21 @@ class Messages(Repo):
                                .order_by(t.messages.c.created_ms, t.messages.c.id))
         return [message_from_row(r) for r in rows]
 
+    async def conversations_of(self, message_ids: Sequence[str],
+                               provider_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(org, conversation) of messages named by id or by a carrier's id (of a part too)."""
+        m, mp = t.messages.c, t.message_parts.c
+        found: set[tuple[str, str]] = set()
+        if message_ids:
+            found.update((r["org_id"], r["conversation_id"]) for r in await self._all(
+                select(m.org_id, m.conversation_id).where(m.id.in_(message_ids))))
+        if provider_ids:
+            found.update((r["org_id"], r["conversation_id"]) for r in await self._all(
+                select(m.org_id, m.conversation_id).where(m.provider_message_id.in_(
+                    provider_ids) | m.id.in_(select(mp.message_id).where(
+                        mp.provider_message_id.in_(provider_ids))))))
+        return sorted(found)
+
     async def for_phone(self, org_id: str, phone: str, limit: int) -> list[Message]:
         m = t.messages.c
         rows = await self._all(select(t.messages).where(
