@@ -54,6 +54,7 @@ from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
 from parley.domain.sms_text import Encoding, encoding_of, split
+from parley.services.coalescer import Coalescer
 from parley.services.ports import (
     CarrierError,
     Clock,
@@ -111,6 +112,7 @@ class SmppCarrier:
         self._refs = itertools.count(random.randrange(1 << 16))
         self._bound = asyncio.Event()
         self._on_reports: DeliverySink | None = None
+        self._receipts: Coalescer[DeliveryReport] = Coalescer(self._store_receipts)
         self._on_inbound: InboundSink | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._rr = itertools.count()
@@ -338,12 +340,15 @@ class SmppCarrier:
         if status is None:
             return ESME_ROK  # ACCEPTD / ENROUTE: still on its way
         failed = status is MessageStatus.DELIVERY_FAILED
-        assert self._on_reports is not None
-        await self._on_reports([DeliveryReport(
+        await self._receipts.add(DeliveryReport(
             provider_message_id=provider_id, status=status, at_ms=self._clock.now_ms(),
             error_code=f"smpp.{stat}" if failed else None,
-            error_message=f"the carrier reported {stat} (err {err})" if failed else None)])
+            error_message=f"the carrier reported {stat} (err {err})" if failed else None))
         return ESME_ROK
+
+    async def _store_receipts(self, reports: list[DeliveryReport]) -> None:
+        assert self._on_reports is not None
+        await self._on_reports(reports)
 
     async def _finish_parts_forever(self) -> None:
         """Texts whose parts are all stored but not passed on (a crash in between), and texts

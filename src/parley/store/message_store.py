@@ -143,24 +143,30 @@ class SqlMessageStore:
 
     async def _contexts(self, asked: list[tuple[str, str, str, str]]
                         ) -> list[InboundContext]:
-        m, c = t.messages.c, t.conversations.c
-        async with self._db.reader.connect() as conn:
-            dups = {r.inbound_key: (r.id, r.conversation_id) for r in await conn.execute(
+        """Read on the writer's connection, in its next batch: one hand-off to the writer
+        thread instead of two round trips through the async driver, and the answer is
+        consistent with every write before it."""
+        out: list[InboundContext] = []
+
+        def lookup(conn: Connection) -> None:
+            m, c = t.messages.c, t.conversations.c
+            dups = {r.inbound_key: (r.id, r.conversation_id) for r in conn.execute(
                 select(m.inbound_key, m.id, m.conversation_id).where(
                     m.inbound_key.in_({a[3] for a in asked})))}
             heads: dict[tuple[str, str, str], Any] = {}
-            for r in await conn.execute(
+            for r in conn.execute(
                     select(c.id, c.org_id, c.org_address, c.customer_address, c.state,
                            c.start_ms, c.end_ms)
                     .where(c.org_address.in_({a[1] for a in asked}),
                            c.customer_address.in_({a[2] for a in asked}))
                     .order_by(c.start_ms)):
                 heads[(r.org_id, r.org_address, r.customer_address)] = r  # newest wins
-        out = []
-        for org_id, org_address, customer, key in asked:
-            head = heads.get((org_id, org_address, customer))
-            out.append(InboundContext(dups.get(key), None if head is None else ThreadHead(
-                head.id, head.state != State.DISCONNECTED.value, head.end_ms)))
+            for org_id, org_address, customer, key in asked:
+                head = heads.get((org_id, org_address, customer))
+                out.append(InboundContext(dups.get(key), None if head is None else ThreadHead(
+                    head.id, head.state != State.DISCONNECTED.value, head.end_ms)))
+
+        await self._committer.commit([Then(lookup)])
         return out
 
     async def save_conversations(self, conversations: Sequence[Conversation], *,
