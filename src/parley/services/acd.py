@@ -481,11 +481,21 @@ class AcdService:
         await self._apply_later(org_id, others)
         return routing
 
-    def settled(self, org_id: str, routing: Routing) -> None:
-        """The caller stored what `route` decided (or gave up): let others decide again."""
+    async def settled(self, org_id: str, routing: Routing, *, stored: bool) -> None:
+        """The caller stored what `route` decided - or could not, and the engine forgets the
+        conversation again (freeing the agent it was offered to) so the caller's fallback can
+        route it afresh. Either way, other decisions about it may go ahead."""
         settling = self._settling.pop(routing.conversation_id, None)
         if settling is not None and not settling.done():
             settling.set_result(None)
+        if not stored:
+            async with self._locks[org_id]:
+                engine = self.engine(org_id)
+                if engine.has_interaction(routing.conversation_id):
+                    # (the freed agent may be offered another conversation: apply it all)
+                    await self._apply(org_id, engine.finish(routing.conversation_id,
+                                                            self._clock.now_ms()))
+            return
         self._wake.set()
         self._publish_statuses(org_id, routing.statuses, routing.at_ms)
 

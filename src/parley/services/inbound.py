@@ -286,6 +286,7 @@ class InboundService:
         replies: list[Message] = []
         outbox = []
         routing: Routing | None = None
+        stored = False
         try:
             for event in step.events:
                 if isinstance(event, SendResponse):
@@ -311,9 +312,10 @@ class InboundService:
             await self._messages.save_conversations(
                 [conv], messages=replies, outbox=outbox,
                 acd=[routing.record] if routing is not None and routing.record else [])
+            stored = True
         finally:
             if routing is not None:
-                self._acd.settled(org_id, routing)
+                await self._acd.settled(org_id, routing, stored=stored)
         self._conversations.hand_over(replies)
         view = ConversationView(
             conversation=conv, messages=[message, *replies],
