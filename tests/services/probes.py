@@ -94,7 +94,7 @@ async def wait_for_outbox_attempts(parley: Parley, message_id: str, attempts: in
 
 
 async def append_leased(parley: Parley, org: Tenant, text: str, *, now_ms: int,
-                        lease_until_ms: int) -> Message:
+                        lease_until_ms: int, carrier: str = "sim") -> Message:
     """What a node that accepted `text` and then died leaves behind: rows, no memory."""
     customer = random_customer()
     conv = start_outbound(org_id=org.id, org_address=org.number, customer_address=customer,
@@ -104,7 +104,7 @@ async def append_leased(parley: Parley, org: Tenant, text: str, *, now_ms: int,
     message = outbound_message(
         id=new_id(), org_id=org.id, conversation_id=conv.id, participant_id=api.id,
         from_address=org.number, to_address=customer, text=text, info=analyse(text),
-        now_ms=now_ms, carrier="sim", user_id=None)
+        now_ms=now_ms, carrier=carrier, user_id=None)
     await parley.message_store.append(
         conversation=conv, participants=[], messages=[message],
         outbox=[OutboxEntry(message_id=message.id, org_id=org.id, next_attempt_ms=now_ms,

@@ -153,17 +153,17 @@ async def test_a_delivered_message_never_moves_back(parley: Parley, org: Tenant,
     store = parley.message_store
     if late == "sent":
         await store.record_outcomes([SubmitOutcome(
-            delivered.id, at, provider_message_id="sim-a-late-duplicate", attempts=1)])
+            delivered.id, at, "sim", provider_message_id="sim-a-late-duplicate", attempts=1)])
     elif late == "failed":
         await store.record_outcomes([SubmitOutcome(
-            delivered.id, at, error=CarrierError("late", permanent=True), attempts=1)])
+            delivered.id, at, "sim", error=CarrierError("late", permanent=True), attempts=1)])
     elif late == "delivery-failed":
         await store.record_deliveries([DeliveryReport(
-            delivered.provider_message_id, MessageStatus.DELIVERY_FAILED, at,
+            delivered.provider_message_id, MessageStatus.DELIVERY_FAILED, at, "sim",
             error_code="late", error_message="late")])
     else:
         await store.record_deliveries([DeliveryReport(
-            delivered.provider_message_id, MessageStatus.DELIVERY_SUCCESS, at)])
+            delivered.provider_message_id, MessageStatus.DELIVERY_SUCCESS, at, "sim")])
 
     after = await stored_message(parley, delivered)
     assert after.status is MessageStatus.DELIVERY_SUCCESS
@@ -180,12 +180,12 @@ async def test_a_sent_message_moves_forward_on_its_receipt(parley: Parley,
                                   lease_until_ms=now + 3_600_000)
     provider_id = f"sim-{new_id()}"
     await parley.message_store.record_outcomes([SubmitOutcome(
-        message.id, now + 1, provider_message_id=provider_id, attempts=1)])
+        message.id, now + 1, "sim", provider_message_id=provider_id, attempts=1)])
     sent = await stored_message(parley, message)
     assert (sent.status, sent.provider_message_id) == (MessageStatus.SENT, provider_id)
 
     await parley.message_store.record_deliveries([DeliveryReport(
-        provider_id, MessageStatus.DELIVERY_FAILED, now + 2, error_code="UNDELIV",
+        provider_id, MessageStatus.DELIVERY_FAILED, now + 2, "sim", error_code="UNDELIV",
         error_message="handset unreachable")])
     failed = await stored_message(parley, message)
     assert failed.status is MessageStatus.DELIVERY_FAILED
@@ -200,8 +200,33 @@ async def test_a_receipt_that_beats_the_submit_outcome_is_not_lost(parley: Parle
                                   lease_until_ms=now + 3_600_000)
     provider_id = f"sim-{new_id()}"
     await parley.message_store.record_deliveries([DeliveryReport(
-        provider_id, MessageStatus.DELIVERY_SUCCESS, now + 1)])
+        provider_id, MessageStatus.DELIVERY_SUCCESS, now + 1, "sim")])
     await parley.message_store.record_outcomes([SubmitOutcome(
-        message.id, now + 2, provider_message_id=provider_id, attempts=1)])
+        message.id, now + 2, "sim", provider_message_id=provider_id, attempts=1)])
     stored = await stored_message(parley, message)
     assert stored.status is MessageStatus.DELIVERY_SUCCESS
+
+
+async def test_receipts_match_the_carrier_too(parley: Parley, org: Tenant) -> None:
+    """Two carriers may hand out the same message id: a receipt changes only the text
+    of the carrier that sent it, whether it comes before or after the submit outcome."""
+    now = parley.clock.now_ms()
+    ours = await append_leased(parley, org, "Via the simulator", now_ms=now,
+                               lease_until_ms=now + 3_600_000)
+    theirs = await append_leased(parley, org, "Via another link", now_ms=now,
+                                 lease_until_ms=now + 3_600_000, carrier="smpp-b")
+    shared_id = f"0000{new_id()[-6:]}"
+    store = parley.message_store
+    await store.record_deliveries([DeliveryReport(
+        shared_id, MessageStatus.DELIVERY_FAILED, now + 1, "smpp-b", error_code="UNDELIV")])
+    await store.record_outcomes([
+        SubmitOutcome(ours.id, now + 2, "sim", provider_message_id=shared_id, attempts=1),
+        SubmitOutcome(theirs.id, now + 2, "smpp-b", provider_message_id=shared_id,
+                      attempts=1)])
+    assert (await stored_message(parley, ours)).status is MessageStatus.SENT
+    assert (await stored_message(parley, theirs)).status is MessageStatus.DELIVERY_FAILED
+
+    await store.record_deliveries([DeliveryReport(
+        shared_id, MessageStatus.DELIVERY_SUCCESS, now + 3, "sim")])
+    assert (await stored_message(parley, ours)).status is MessageStatus.DELIVERY_SUCCESS
+    assert (await stored_message(parley, theirs)).status is MessageStatus.DELIVERY_FAILED

@@ -105,7 +105,8 @@ class SimulatorCarrier:
             status=MessageStatus.SENT.value, time_ms=now, segment_count=sms.segment_count)
         self._remember(record)
         self._due.append((now + self._delay_ms,
-                          DeliveryReport(provider_id, MessageStatus.DELIVERY_SUCCESS, now)))
+                          DeliveryReport(provider_id, MessageStatus.DELIVERY_SUCCESS, now,
+                                         self.name)))
         self._wake.set()
         self.accepted += 1
         return [provider_id]
@@ -129,7 +130,8 @@ class SimulatorCarrier:
             batch: list[DeliveryReport] = []
             while self._due and self._due[0][0] <= now and len(batch) < 1000:
                 _, report = self._due.popleft()
-                batch.append(DeliveryReport(report.provider_message_id, report.status, now))
+                batch.append(DeliveryReport(report.provider_message_id, report.status, now,
+                                            self.name))
             if batch and self._sink is not None:
                 try:
                     await self._sink(batch)

@@ -342,6 +342,7 @@ class SmppCarrier:
         failed = status is MessageStatus.DELIVERY_FAILED
         await self._receipts.add(DeliveryReport(
             provider_message_id=provider_id, status=status, at_ms=self._clock.now_ms(),
+            carrier=self.name,
             error_code=f"smpp.{stat}" if failed else None,
             error_message=f"the carrier reported {stat} (err {err})" if failed else None))
         return ESME_ROK

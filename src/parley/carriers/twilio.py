@@ -403,7 +403,7 @@ class TwilioCarrier:
             raise CarrierError(f"Twilio connection '{self._label}' is not started")
         await self._on_reports([DeliveryReport(
             provider_message_id=sid, status=status, at_ms=self._clock.now_ms(),
-            error_code=f"twilio.{error}" if failed else None,
+            carrier=self.name, error_code=f"twilio.{error}" if failed else None,
             error_message=(f"the provider reported the text {stated} (error "
                            f"{params.get('ErrorCode') or 'not given'})") if failed else None)])
 

@@ -62,6 +62,8 @@ class DeliveryReport:
     """The carrier's id of the text, or of one part of a multipart text."""
     status: MessageStatus
     at_ms: int
+    carrier: str
+    """The connection it came through: ids are only unique per carrier."""
     error_code: str | None = None
     error_message: str | None = None
 
@@ -480,6 +482,7 @@ class OutboxEntry:
 class SubmitOutcome:
     message_id: str
     at_ms: int
+    carrier: str
     provider_message_id: str | None = None
     part_ids: tuple[str, ...] = ()
     """Every part's id, for a multipart text (the first is `provider_message_id`)."""

@@ -221,7 +221,7 @@ class OutboxSender:
         now = self._clock.now_ms()
         if now - sms.created_ms > self._validity_ms:
             self.failed += 1
-            return SubmitOutcome(sms.message_id, now, attempts=sms.attempts,
+            return SubmitOutcome(sms.message_id, now, sms.carrier, attempts=sms.attempts,
                                  error=CarrierError(EXPIRED, code="validity.expired"))
         try:
             if carrier is None:
@@ -234,19 +234,21 @@ class OutboxSender:
             if e.permanent or retry_at - sms.created_ms > self._validity_ms:
                 self.failed += 1
                 log.warning("message %s failed for good: %s", sms.message_id, e.reason)
-                return SubmitOutcome(sms.message_id, now, error=e, attempts=attempts)
+                return SubmitOutcome(sms.message_id, now, sms.carrier, error=e,
+                                     attempts=attempts)
             self.retried += 1
             log.info("message %s: carrier failed (%s), retry %d at +%d ms", sms.message_id,
                      e.reason, attempts, retry_at - now)
-            return SubmitOutcome(sms.message_id, now, error=e, retry_at_ms=retry_at,
-                                 attempts=attempts)
+            return SubmitOutcome(sms.message_id, now, sms.carrier, error=e,
+                                 retry_at_ms=retry_at, attempts=attempts)
         except Exception as e:  # a carrier adapter bug must not lose the message
             log.exception("carrier %s raised on message %s", sms.carrier, sms.message_id)
             now = self._clock.now_ms()
-            return SubmitOutcome(sms.message_id, now, error=CarrierError(repr(e)),
+            return SubmitOutcome(sms.message_id, now, sms.carrier, error=CarrierError(repr(e)),
                                  retry_at_ms=now + backoff_ms(attempts), attempts=attempts)
         self.submitted += 1
-        return SubmitOutcome(sms.message_id, self._clock.now_ms(), provider_message_id=ids[0],
+        return SubmitOutcome(sms.message_id, self._clock.now_ms(), sms.carrier,
+                             provider_message_id=ids[0],
                              part_ids=tuple(ids) if len(ids) > 1 else (), attempts=attempts)
 
     # -- outcomes ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, delete, update
+from sqlalchemy import JSON, Table, and_, bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -48,7 +48,8 @@ class Insert:
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """UPDATE table SET <values> WHERE <key> = :key, for each row (executemany)."""
+    """UPDATE table SET <values> WHERE <key> = :_key, for each row (executemany); every other
+    `_`-prefixed value of a row is matched too (`_carrier`: AND carrier = :_carrier)."""
 
     table: Table
     key: str
@@ -107,16 +108,18 @@ def _rank(w: Insert | Upsert | Update | Delete) -> tuple[int, int, str]:
     return (2, -rank, w.key)
 
 
-_update_cache: dict[tuple[str, str, str | None, tuple[str, ...]], UpdateStatement] = {}
+_update_cache: dict[tuple[object, ...], UpdateStatement] = {}
 
 
 def update_statement(w: Update) -> UpdateStatement:
-    """UPDATE ... SET col = :col ... WHERE key = :_key [AND guard < :guard], cached by shape."""
-    cols = tuple(sorted(c for c in w.rows[0] if c != f"_{w.key}"))
-    cache_key = (w.table.name, w.key, w.only_if_lower, cols)
+    """UPDATE ... SET col = :col ... WHERE key = :_key [AND other = :_other ...]
+    [AND guard < :guard], cached by shape: a row's `_`-prefixed values are the ones matched."""
+    cols = tuple(sorted(c for c in w.rows[0] if not c.startswith("_")))
+    matched = sorted({w.key, *(c[1:] for c in w.rows[0] if c.startswith("_"))})
+    cache_key = (w.table.name, w.key, w.only_if_lower, cols, tuple(matched))
     stmt = _update_cache.get(cache_key)
     if stmt is None:
-        where = w.table.c[w.key] == bindparam(f"_{w.key}")
+        where = and_(*(w.table.c[k] == bindparam(f"_{k}") for k in matched))
         if w.only_if_lower is not None:
             where = where & (w.table.c[w.only_if_lower] < bindparam(w.only_if_lower))
         stmt = update(w.table).where(where).values({c: bindparam(c) for c in cols})

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -63,11 +63,11 @@ class SqlMessageStore:
         self._clock = clock
         self._ttl_ms = cache_ttl_ms
         self._size = cache_size
-        self._sent: OrderedDict[str, None] = OrderedDict()
-        """Provider ids whose `sent` outcome this node committed (bounded): their receipts
-        need no lookup first."""
-        self._early: set[str] = set()
-        """Provider ids waiting in early_receipts (loaded at start, kept by this node)."""
+        self._sent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        """(carrier, provider id) of single-part texts whose `sent` outcome this node
+        committed (bounded): their receipts need no lookup first."""
+        self._early: set[tuple[str, str]] = set()
+        """(carrier, provider id) waiting in early_receipts (loaded at start, kept here)."""
         self._receipts_in_flight = 0
         """Receipt writes that may add to early_receipts but have not told `_early` yet."""
         self._comms: dict[str, dict[str, tuple[int, Communication]]] = {}
@@ -196,6 +196,7 @@ class SqlMessageStore:
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None:
         sent: list[dict[str, object]] = []
+        carriers: dict[str, str] = {}
         parts: list[dict[str, object]] = []
         failed: list[dict[str, object]] = []
         retry: list[dict[str, object]] = []
@@ -205,7 +206,9 @@ class SqlMessageStore:
                 sent.append({"_id": o.message_id, "status": MessageStatus.SENT.value,
                              "status_rank": _SENT_RANK, "status_ms": o.at_ms,
                              "provider_message_id": o.provider_message_id})
-                parts.extend({"provider_message_id": pid, "message_id": o.message_id,
+                carriers[o.message_id] = o.carrier
+                parts.extend({"carrier": o.carrier, "provider_message_id": pid,
+                              "message_id": o.message_id,
                               "part": i + 1, "parts": len(o.part_ids),
                               "status": MessageStatus.SENT.value, "status_rank": _SENT_RANK,
                               "status_ms": o.at_ms, "error_code": None, "error_message": None}
@@ -224,8 +227,8 @@ class SqlMessageStore:
                                "error_message": o.error.reason})
                 done.append(o.message_id)
         writes: list[Write] = []
-        sent_ids = [str(r["provider_message_id"]) for r in sent]
-        part_ids = [str(r["provider_message_id"]) for r in parts]
+        sent_ids = [(carriers[str(r["_id"])], str(r["provider_message_id"])) for r in sent]
+        part_ids = [(str(r["carrier"]), str(r["provider_message_id"])) for r in parts]
         if sent:
             writes.append(Update(t.messages, "id", sent, only_if_lower="status_rank"))
         if parts:
@@ -246,10 +249,10 @@ class SqlMessageStore:
         if writes:
             await self._committer.commit(writes)
         self._early.difference_update(waiting)
-        single = {str(r["message_id"]) for r in parts}
+        multipart = {str(r["message_id"]) for r in parts}
         for r in sent:
-            if r["_id"] not in single:
-                self._sent[str(r["provider_message_id"])] = None
+            if r["_id"] not in multipart:
+                self._sent[(carriers[str(r["_id"])], str(r["provider_message_id"]))] = None
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
 
@@ -260,29 +263,31 @@ class SqlMessageStore:
     async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None:
         """Apply receipts; one whose submit response is not recorded yet (carriers do send
         the receipt first sometimes) waits in `early_receipts` for it."""
-        rows = [{"_provider_message_id": r.provider_message_id, "status": r.status.value,
-                 "status_rank": r.status.rank, "status_ms": r.at_ms,
+        rows = [{"_provider_message_id": r.provider_message_id, "_carrier": r.carrier,
+                 "status": r.status.value, "status_rank": r.status.rank, "status_ms": r.at_ms,
                  "error_code": r.error_code, "error_message": r.error_message}
                 for r in reports]
         if not rows:
             return
-        if all(r["_provider_message_id"] in self._sent for r in rows):
-            await self._committer.commit([Update(t.messages, "provider_message_id", rows,
-                                                 only_if_lower="status_rank")])
+        if all((r["_carrier"], r["_provider_message_id"]) in self._sent for r in rows):
+            await self._committer.commit([_receipt_update(rows)])
             return
-        went_early: list[str] = []
+        went_early: list[tuple[str, str]] = []
 
         def apply(conn: Connection) -> None:
             unknown = _apply_receipts(conn, rows)
-            early = {r["_provider_message_id"]: r for r in rows
-                     if r["_provider_message_id"] in unknown}
+            early = {(r["_carrier"], r["_provider_message_id"]): r for r in rows
+                     if (r["_carrier"], r["_provider_message_id"]) in unknown}
             if early:
-                conn.execute(delete(t.early_receipts).where(
-                    t.early_receipts.c.provider_message_id.in_(list(early))))
+                e = t.early_receipts.c
+                conn.execute(delete(t.early_receipts).where(tuple_(e.carrier,
+                                                                   e.provider_message_id)
+                                                            .in_(list(early))))
                 conn.execute(insert(t.early_receipts), [
-                    {"provider_message_id": pid, **{k: v for k, v in r.items() if k[0] != "_"}}
-                    for pid, r in early.items()])
-                went_early.extend(str(pid) for pid in early)
+                    {"carrier": c, "provider_message_id": pid,
+                     **{k: v for k, v in r.items() if k[0] != "_"}}
+                    for (c, pid), r in early.items()])
+                went_early.extend((str(c), str(pid)) for c, pid in early)
 
         self._receipts_in_flight += 1
         try:
@@ -293,9 +298,10 @@ class SqlMessageStore:
 
     async def load_early_receipts(self) -> int:
         """At start: which receipts still wait for their submit response (usually none)."""
+        e = t.early_receipts.c
         async with self._db.reader.connect() as conn:
-            self._early = set((await conn.execute(
-                select(t.early_receipts.c.provider_message_id))).scalars())
+            self._early = {(r.carrier, r.provider_message_id) for r in await conn.execute(
+                select(e.carrier, e.provider_message_id))}
         return len(self._early)
 
     async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]:
@@ -334,37 +340,41 @@ def _outbox_row(e: OutboxEntry) -> dict[str, object]:
 
 
 def _receipt_update(rows: Sequence[dict[str, Any]]) -> Update:
+    """The receipts' statuses onto their texts, matched on (carrier, provider id)."""
     return Update(t.messages, "provider_message_id", rows, only_if_lower="status_rank")
 
 
-def _apply_receipts(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Apply receipts to texts and parts of texts; return the ids nothing matched.
+def _apply_receipts(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Apply receipts to texts and parts of texts; return the (carrier, id) nothing matched.
 
     A multipart text is final when every part is: delivery-failed if any part failed (with
     that part's reason), else delivery-success.
     """
-    mp = t.message_parts
-    ids = [r["_provider_message_id"] for r in rows]
-    part_of = dict(conn.execute(select(mp.c.provider_message_id, mp.c.message_id).where(
-        mp.c.provider_message_id.in_(ids))).all())
-    whole = [r for r in rows if r["_provider_message_id"] not in part_of]
-    known: set[str] = set()
+    mp, m = t.message_parts.c, t.messages.c
+    keys = {(r["_carrier"], r["_provider_message_id"]) for r in rows}
+    ids = [pid for _, pid in keys]
+    part_of = {(r.carrier, r.provider_message_id): r.message_id for r in conn.execute(
+        select(mp.carrier, mp.provider_message_id, mp.message_id).where(
+            mp.provider_message_id.in_(ids))) if (r.carrier, r.provider_message_id) in keys}
+    whole = [r for r in rows if (r["_carrier"], r["_provider_message_id"]) not in part_of]
+    known: set[tuple[str, str]] = set()
     if whole:
-        known = set(conn.execute(select(t.messages.c.provider_message_id).where(
-            t.messages.c.provider_message_id.in_([r["_provider_message_id"] for r in whole])
-        )).scalars())
-        matched = [r for r in whole if r["_provider_message_id"] in known]
+        known = {(r.carrier, r.provider_message_id) for r in conn.execute(
+            select(m.carrier, m.provider_message_id).where(
+                m.provider_message_id.in_([r["_provider_message_id"] for r in whole])))}
+        matched = [r for r in whole if (r["_carrier"], r["_provider_message_id"]) in known]
         if matched:
             conn.execute(update_statement(_receipt_update(matched)), matched)
-    of_parts = [r for r in rows if r["_provider_message_id"] in part_of]
+    of_parts = [r for r in rows if (r["_carrier"], r["_provider_message_id"]) in part_of]
     if of_parts:
-        conn.execute(update_statement(Update(mp, "provider_message_id", of_parts,
+        conn.execute(update_statement(Update(t.message_parts, "provider_message_id", of_parts,
                                              only_if_lower="status_rank")), of_parts)
-        finals = _finished_texts(conn, {part_of[r["_provider_message_id"]] for r in of_parts})
+        finals = _finished_texts(conn, {part_of[(r["_carrier"], r["_provider_message_id"])]
+                                        for r in of_parts})
         if finals:
             conn.execute(update_statement(Update(t.messages, "id", finals,
                                                  only_if_lower="status_rank")), finals)
-    return {i for i in ids if i not in part_of and i not in known}
+    return keys - part_of.keys() - known
 
 
 def _finished_texts(conn: Connection, message_ids: set[str]) -> list[dict[str, Any]]:
@@ -385,21 +395,21 @@ def _finished_texts(conn: Connection, message_ids: set[str]) -> list[dict[str, A
     return out
 
 
-def _early_receipts_for(provider_ids: list[str]) -> Callable[[Connection], None]:
+def _early_receipts_for(keys: list[tuple[str, str]]) -> Callable[[Connection], None]:
     """After `sent` outcomes: apply any receipt that arrived before them."""
 
     def apply(conn: Connection) -> None:
         e = t.early_receipts
-        found = conn.execute(select(e).where(
-            e.c.provider_message_id.in_(provider_ids))).mappings().all()
+        where = tuple_(e.c.carrier, e.c.provider_message_id).in_(keys)
+        found = conn.execute(select(e).where(where)).mappings().all()
         if not found:
             return
-        rows = [{"_provider_message_id": r["provider_message_id"], "status": r["status"],
-                 "status_rank": r["status_rank"], "status_ms": r["status_ms"],
-                 "error_code": r["error_code"], "error_message": r["error_message"]}
-                for r in found]
+        rows = [{"_provider_message_id": r["provider_message_id"], "_carrier": r["carrier"],
+                 "status": r["status"], "status_rank": r["status_rank"],
+                 "status_ms": r["status_ms"], "error_code": r["error_code"],
+                 "error_message": r["error_message"]} for r in found]
         _apply_receipts(conn, rows)
-        conn.execute(delete(e).where(e.c.provider_message_id.in_(
-            [r["provider_message_id"] for r in found])))
+        conn.execute(delete(e).where(tuple_(e.c.carrier, e.c.provider_message_id).in_(
+            [(r["carrier"], r["provider_message_id"]) for r in found])))
 
     return apply

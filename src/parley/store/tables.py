@@ -344,6 +344,7 @@ acd_interactions = Table(
 
 early_receipts = Table(
     "early_receipts", metadata,
+    Column("carrier", String(40), primary_key=True, server_default=""),  # migration 0003
     Column("provider_message_id", String(100), primary_key=True),
     Column("status", String(20), nullable=False),
     Column("status_rank", Integer, nullable=False),
@@ -390,6 +391,7 @@ carrier_connections = Table(
 
 message_parts = Table(
     "message_parts", metadata,
+    Column("carrier", String(40), primary_key=True),
     Column("provider_message_id", String(100), primary_key=True),
     Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False,
            index=True),
@@ -402,7 +404,8 @@ message_parts = Table(
     Column("error_message", Text),
 )
 """The carrier's id of each part of a multipart text, so a receipt for any part is matched
-and the text is delivered only when every part is."""
+and the text is delivered only when every part is. Ids are the carrier's: two connections may
+well hand out the same ones, so every match is on (carrier, id)."""
 
 inbound_parts = Table(
     "inbound_parts", metadata,
