@@ -179,6 +179,13 @@ async def test_patch_merges_put_replaces_and_secrets_stay_unless_given(
                                       headers=org.admin_headers), 400, "cannot change")
         assert_error(await http.patch(f"{CARRIERS}/{cid}", json={"settings": {"port": 0}},
                                       headers=org.admin_headers), 400, "settings.port")
+        err = assert_error(await http.patch(f"{CARRIERS}/{cid}", json={
+            "name": "", "settings": {"window": 0}, "secrets": {"password": "x" * 9},
+            "numbers": [{"phoneNumber": "12"}], "enabled": "no"}, headers=org.admin_headers),
+            400)
+        assert {d["fieldName"] for d in err["details"]} == {
+            "name", "settings.window", "secrets.password", "numbers[0].phoneNumber",
+            "enabled"}, "a change names every wrong field at once too"
     finally:
         await disable(http, org, cid)
 
@@ -198,6 +205,8 @@ async def test_numbers_register_on_a_connection_and_come_from_its_inventory(
     assert registered["integration"]["id"] == cid, "the connection whose inventory has it"
     view = ok(await http.get(f"{CARRIERS}/{cid}", headers=org.admin_headers))
     assert view["registeredNumbers"] == [number]
+    sim = ok(await http.get(f"{CARRIERS}/sim", headers=org.admin_headers))
+    assert sim["registeredNumbers"] == [org.number], "the built-in one: this org's only"
     assert view["numbers"] == [{"phoneNumber": number, "phoneNumberType": "local"}]
 
     assert_error(await http.delete(f"{CARRIERS}/{cid}", headers=org.admin_headers), 409,
@@ -273,3 +282,33 @@ async def test_restart(http: httpx.AsyncClient, org: Tenant) -> None:
                                headers=org.admin_headers))
     assert again["state"]["status"] == "bound"
     assert_error(await http.post(f"{CARRIERS}/nope/restart", headers=org.admin_headers), 404)
+
+
+async def test_the_settings_of_each_kind_are_described_for_forms(
+        http: httpx.AsyncClient, org: Tenant) -> None:
+    agent = org.agents[0].headers  # read-only: anyone who may view the configuration
+    listing = ok(await http.get(f"{CARRIERS}/settings", headers=agent))
+    kinds = {k["kind"]: k for k in listing["entities"]}
+    assert set(kinds) == {"smpp", "http", "sim"}
+    assert listing["phoneNumberTypes"] == ["local", "mobile", "tollfree", "shortcode"]
+    smpp = {s["name"]: s for s in kinds["smpp"]["settings"]}
+    assert smpp["host"]["required"] is True and "default" not in smpp["host"]
+    assert (smpp["port"]["type"], smpp["port"]["default"], smpp["port"]["required"]) == (
+        "integer", 2775, False)
+    assert smpp["bindMode"]["choices"] == ["transceiver", "transmitter+receiver"]
+    assert smpp["sourceNpi"]["choices"][:3] == [0, 1, 3]
+    assert (smpp["tls"]["type"], smpp["tls"]["default"]) == ("boolean", False)
+    assert smpp["numberRates"]["type"] == "object"
+    assert smpp["numberRates"]["default"]["tollfree"] == 3.0
+    assert "at most 15" in smpp["systemId"]["help"]
+    assert [(s["name"], s["required"]) for s in kinds["smpp"]["secrets"]] == [("password", True)]
+    assert [s["name"] for s in kinds["http"]["secrets"]] == ["authToken"]
+    assert kinds["sim"]["secrets"] == []
+
+    # What a form fills in from it (every default) is accepted as it is.
+    sim = {s["name"]: s["default"] for s in kinds["sim"]["settings"] if "default" in s}
+    created = await create(http, org, {"kind": "sim", "name": "From the form", "settings": sim})
+    assert created["settings"] == sim
+    assert_error(await http.post(f"{CARRIERS}/settings", json={}, headers=org.admin_headers),
+                 405)
+    assert_error(await http.get(f"{CARRIERS}/settings"), 401)

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from tests.web.conftest import (
@@ -23,6 +24,7 @@ from tests.web.conftest import (
     DESKTOP,
     PHONE,
     WebServer,
+    _free_port,
     _stop,
     ok,
     start_server,
@@ -44,6 +46,27 @@ def signed_in(browser: object, server: WebServer, who: dict[str, str], path: str
     page.wait_for_url(f"**{path}")
     page.wait_for_selector("#who")
     return page
+
+
+def carrier_scene(admin: httpx.Client) -> None:
+    """An SMPP link nothing answers (failed, with the reason) and a lab simulator with a
+    registered number, for the carriers page."""
+    ok(admin.post("/api/v2/parley/carriers", json={
+        "name": "Aggregator (SMPP)", "kind": "smpp",
+        "settings": {"host": "127.0.0.1", "port": _free_port(), "systemId": "acme"},
+        "secrets": {"password": "s3cret"},
+        "numbers": [{"phoneNumber": "+13125550180", "phoneNumberType": "local"},
+                    {"phoneNumber": "+18005550100", "phoneNumberType": "tollfree"}]}))
+    lab = ok(admin.post("/api/v2/parley/carriers", json={"name": "Lab simulator",
+                                                         "kind": "sim"}))
+    offered = ok(admin.get("/api/v2/routing/sms/availablephonenumbers", params={
+        "countryCode": "US", "phoneNumberType": "local", "areaCode": "415",
+        "integrationId": lab["id"]}))["entities"][0]
+    ok(admin.patch(f"/api/v2/parley/carriers/{lab['id']}", json={"numbers": [
+        {"phoneNumber": offered["phoneNumber"], "phoneNumberType": "local"}]}))
+    ok(admin.post("/api/v2/routing/sms/phonenumbers", json={
+        "phoneNumber": offered["phoneNumber"], "phoneNumberType": "local",
+        "countryCode": "US", "name": "Lab", "integration": {"id": lab["id"]}}))
 
 
 def main(out: Path) -> None:
@@ -120,6 +143,12 @@ def shoot(server: WebServer, out: Path) -> None:
                 "transferToAcd", "transferToAdc"))
             console.wait_for_selector("#flow-problems li")
             console.screenshot(path=out / f"admin-flows-{name}.png", full_page=name == "phone")
+            if name == "desktop":
+                carrier_scene(admin)
+            console.goto("/app/admin#carriers")
+            console.wait_for_selector("#carrier-list .reason")
+            console.evaluate("window.scrollTo(0, 0)")  # the flows page left it scrolled
+            console.screenshot(path=out / f"admin-carriers-{name}.png")
         browser.close()
     print(f"screenshots in {out}")
 

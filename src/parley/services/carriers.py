@@ -169,10 +169,10 @@ class ConnectionView:
     builtin: bool = False
 
 
-def builtin_view(carrier: Carrier, org_id: str) -> ConnectionView:
+def builtin_view(carrier: Carrier, org_id: str, numbers: list[str]) -> ConnectionView:
     conn = CarrierConnection(id=carrier.name, org_id=org_id, name="Simulator (built in)",
                              kind=CarrierKind.SIM, settings={}, secrets={})
-    return ConnectionView(conn, carrier.status(), [], builtin=True)
+    return ConnectionView(conn, carrier.status(), numbers, builtin=True)
 
 
 class CarrierService:
@@ -185,20 +185,25 @@ class CarrierService:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
             conns = await uow.carriers.in_org(principal.org_id)
-            views = [ConnectionView(c, self._links.status(c), await uow.carriers.numbers_on(c.id))
+            views = [ConnectionView(c, self._links.status(c),
+                                    await uow.carriers.numbers_on(principal.org_id, c.id))
                      for c in conns]
-        if self._links.builtin is not None:
-            views.insert(0, builtin_view(self._links.builtin, principal.org_id))
+            builtin = self._links.builtin
+            if builtin is not None:
+                views.insert(0, builtin_view(builtin, principal.org_id, await
+                                             uow.carriers.numbers_on(principal.org_id,
+                                                                     builtin.name)))
         return views
 
     async def get(self, principal: Principal, connection_id: str) -> ConnectionView:
         principal.require(Permission.VIEW_CONFIGURATION)
         builtin = self._links.builtin
-        if builtin is not None and connection_id == builtin.name:
-            return builtin_view(builtin, principal.org_id)
         async with self._uow(read_only=True) as uow:
+            if builtin is not None and connection_id == builtin.name:
+                return builtin_view(builtin, principal.org_id, await uow.carriers.numbers_on(
+                    principal.org_id, builtin.name))
             conn = await self._find(uow, principal.org_id, connection_id)
-            numbers = await uow.carriers.numbers_on(conn.id)
+            numbers = await uow.carriers.numbers_on(principal.org_id, conn.id)
         return ConnectionView(conn, self._links.status(conn), numbers)
 
     @staticmethod
@@ -249,22 +254,30 @@ class CarrierService:
             if "kind" in changes and changes["kind"] not in (None, conn.kind.value):
                 raise InvalidInput("the kind of a connection cannot change; create a new one",
                                    field="kind")
-            if "name" in changes or replace:
-                new_name = check_name(changes.get("name"))
+            problems = Problems()
+            new_name = problems.check(check_name, changes.get("name")) \
+                if "name" in changes or replace else None
+            settings = problems.check(check_settings, conn.kind, changes.get("settings"),
+                                      base=None if replace else conn.settings) \
+                if "settings" in changes or replace else None
+            secrets = problems.check(check_secrets, conn.kind, changes["secrets"],
+                                     base=conn.secrets) \
+                if changes.get("secrets") is not None else None
+            inventory = problems.check(check_inventory, changes.get("numbers")) \
+                if "numbers" in changes or replace else None
+            enabled = problems.check(_flag, changes["enabled"], "enabled") \
+                if changes.get("enabled") is not None else None
+            problems.raise_any()
+            if new_name is not None:
                 other = await uow.carriers.by_name(principal.org_id, new_name)
                 if other is not None and other.id != conn.id:
                     raise Conflict(f"a carrier connection named '{new_name}' already exists",
                                    field="name")
                 conn.name = new_name
-            if "settings" in changes or replace:
-                conn.settings = check_settings(conn.kind, changes.get("settings"),
-                                               base=None if replace else conn.settings)
-            if changes.get("secrets") is not None:
-                conn.secrets = check_secrets(conn.kind, changes["secrets"], base=conn.secrets)
-            if "numbers" in changes or replace:
-                conn.inventory = check_inventory(changes.get("numbers"))
-            if changes.get("enabled") is not None:
-                conn.enabled = _flag(changes["enabled"], "enabled")
+            conn.settings = conn.settings if settings is None else settings
+            conn.secrets = conn.secrets if secrets is None else secrets
+            conn.inventory = conn.inventory if inventory is None else inventory
+            conn.enabled = conn.enabled if enabled is None else enabled
             conn.version += 1
             conn.modified_ms = self._clock.now_ms()
             conn.modified_by = principal.user_id
@@ -277,7 +290,7 @@ class CarrierService:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
             conn = await self._find(uow, principal.org_id, connection_id)
-            numbers = await uow.carriers.numbers_on(conn.id)
+            numbers = await uow.carriers.numbers_on(principal.org_id, conn.id)
             if numbers:
                 shown = ", ".join(numbers[:5]) + (" ..." if len(numbers) > 5 else "")
                 raise Conflict(f"carrier connection '{conn.name}' still serves {len(numbers)} "

@@ -76,8 +76,10 @@ class CarrierConnections(Repo):
         c = t.carrier_connections.c
         return {r["id"]: r["version"] for r in await self._all(select(c.id, c.version))}
 
-    async def numbers_on(self, connection_id: str) -> list[str]:
+    async def numbers_on(self, org_id: str, connection_id: str) -> list[str]:
+        """The organisation's registered numbers on a connection (the built-in simulator is
+        shared, so the organisation is named too)."""
         n = t.sms_numbers.c
-        rows = await self._all(select(n.phone_number).where(n.carrier == connection_id)
-                               .order_by(n.phone_number))
+        rows = await self._all(select(n.phone_number).where(
+            n.carrier == connection_id, n.org_id == org_id).order_by(n.phone_number))
         return [r["phone_number"] for r in rows]

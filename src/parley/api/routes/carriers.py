@@ -10,7 +10,9 @@ from fastapi import Response
 from parley.api.models.common import Model
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
-from parley.domain.carriers import SECRETS
+from parley.domain.access import Permission
+from parley.domain.carriers import SECRETS, SETTINGS, CarrierKind, Setting, check_settings
+from parley.domain.numbers import PhoneNumberType
 from parley.domain.times import iso
 from parley.services.carriers import ConnectionView
 from parley.services.ports import LinkStatus
@@ -123,6 +125,78 @@ async def post_carrier(body: CarrierConnectionRequest, principal: CurrentPrincip
         principal, name=body.name, kind=body.kind, settings=body.settings,
         secrets=body.secrets, numbers=body.numbers,
         enabled=True if body.enabled is None else body.enabled))
+
+
+class SettingDescription(Model):
+    name: str
+    type: str
+    """string | integer | number | boolean | object (numberRates: a rate per number type)"""
+    default: Any = None
+    """What a connection gets when the setting is not given (absent: no default)."""
+    required: bool = False
+    help: str = ""
+    choices: list[Any] | None = None
+    """The only values accepted, when the setting is a choice."""
+
+
+class KindSettings(Model):
+    kind: str
+    settings: list[SettingDescription]
+    secrets: list[SettingDescription]
+    """Write-only: set them, never read them back (a connection lists only `secretsSet`)."""
+
+
+class CarrierSettingsListing(Model):
+    entities: list[KindSettings]
+    phoneNumberTypes: list[str]
+    """The types a number of a connection's `numbers` (and a key of `numberRates`) may have."""
+
+
+_NOT_A_VALUE = object()
+_ONE_OF = "must be one of: "
+
+
+def _describe(s: Setting, default: Any) -> SettingDescription:
+    if isinstance(default, bool):
+        kind = "boolean"
+    elif isinstance(default, int):
+        kind = "integer"
+    elif isinstance(default, float):
+        kind = "number"
+    elif isinstance(default, dict):
+        kind = "object"
+    else:
+        kind = "string"
+    choices: list[Any] | None = None
+    try:
+        s.check(_NOT_A_VALUE)
+    except ValueError as e:  # a choice says what it accepts (domain/carriers.py: _choice, _code)
+        if str(e).startswith(_ONE_OF):
+            given = str(e).removeprefix(_ONE_OF).split(", ")
+            choices = [int(c) if kind == "integer" and c.lstrip("-").isdigit() else c
+                       for c in given]
+    return SettingDescription(name=s.name, type=kind, default=default, required=s.required,
+                              help=s.help, choices=choices)
+
+
+def _kind_settings(kind: CarrierKind) -> KindSettings:
+    # The defaults a new connection really gets (numberRates: the kind's rates per type).
+    defaults = check_settings(kind, {}, base={s.name: None for s in SETTINGS[kind]
+                                              if s.required})
+    return KindSettings(
+        kind=kind.value,
+        settings=[_describe(s, defaults.get(s.name)) for s in SETTINGS[kind]],
+        secrets=[SettingDescription(name=s.name, type="string", required=s.required,
+                                    help=s.help) for s in SECRETS[kind]])
+
+
+@router.get(CARRIERS + "/settings", response_model=CarrierSettingsListing,
+            summary="The settings and secrets of each kind of connection (for forms)")
+async def get_carrier_settings(principal: CurrentPrincipal) -> CarrierSettingsListing:
+    """Read-only: any signed-in user who may view the configuration."""
+    principal.require(Permission.VIEW_CONFIGURATION)
+    return CarrierSettingsListing(entities=[_kind_settings(k) for k in CarrierKind],
+                                  phoneNumberTypes=[t.value for t in PhoneNumberType])
 
 
 @router.get(CARRIERS + "/{connectionId}", response_model=CarrierConnectionModel)

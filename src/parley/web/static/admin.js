@@ -38,33 +38,363 @@ function form(onsubmit, ...children) {
 
 // -- SMS numbers --------------------------------------------------------------------------
 
+const NUMBERS = "/api/v2/routing/sms/phonenumbers";
+
 async function numbers() {
-  const list = await all("/api/v2/routing/sms/phonenumbers");
+  const [list, listing, tables] = await Promise.all([all(NUMBERS), api(CARRIERS), carrierTables()]);
+  const connections = listing.entities;
+  const nameOf = (id) => (connections.find((c) => c.id === id) || { name: id || "–" }).name;
+  const usable = connections.filter((c) => c.enabled); // a disabled one takes no new number
   const found = h("div", { id: "available" });
   const area = h("input", { id: "area-code", inputmode: "numeric", size: 5, placeholder: "312" });
+  const via = h("select", { id: "number-connection" }, options(usable.map((c) => [c.id, c.name])));
+  const type = h("select", { id: "number-type" }, options(tables.phoneNumberTypes.map((t) => [t, t]), "local"));
+  const mover = (n) => {
+    const current = n.integration ? n.integration.id : "";
+    const choices = connections.filter((c) => c.enabled || c.id === current);
+    const select = h("select", { "aria-label": `Connection of ${n.phoneNumber}`, dataset: { number: n.id },
+      onchange: () => { move.disabled = select.value === current; } }, options(choices.map((c) => [c.id, c.name]), current));
+    const move = h("button", { disabled: true, "aria-label": `Move ${n.phoneNumber} to the chosen connection`,
+      onclick: (e) => act(e.currentTarget, async () => {
+        await api(`${NUMBERS}/${n.id}`, { method: "PATCH", body: { integration: { id: select.value } } });
+        toast(`${n.phoneNumber} now sends and receives through ${nameOf(select.value)}.`, "ok");
+        await numbers();
+      }) }, "Move");
+    return h("div", { class: "row" }, select, move);
+  };
   fill(main(), h("section", {}, h("h2", {}, "SMS numbers"),
-    table(["Number", "Name", "Type", "Status", ""], list.map((n) => [n.phoneNumber, n.name || "", n.phoneNumberType,
-      n.phoneNumberStatus, h("button", { class: "danger", onclick: (e) => act(e.currentTarget, async () => {
+    table(["Number", "Name", "Type", "Status", "Carrier connection", ""], list.map((n) => [n.phoneNumber, n.name || "",
+      n.phoneNumberType, n.phoneNumberStatus, mover(n),
+      h("button", { class: "danger", onclick: (e) => act(e.currentTarget, async () => {
         if (!confirm(`Release ${n.phoneNumber}? Texts to it will no longer reach you.`)) return;
-        await api(`/api/v2/routing/sms/phonenumbers/${n.id}`, { method: "DELETE" });
+        await api(`${NUMBERS}/${n.id}`, { method: "DELETE" });
         toast(`Released ${n.phoneNumber}.`, "ok");
         await numbers();
       }) }, "Release")]), "No SMS numbers yet: register one below."),
-    h("h3", {}, "Register a number from the carrier"),
-    form(async () => {
-      const offered = await api("/api/v2/routing/sms/availablephonenumbers",
-        { query: { countryCode: "US", phoneNumberType: "local", areaCode: area.value } });
-      fill(found, table(["Number", ""], offered.entities.slice(0, 10).map((a) => [a.phoneNumber,
-        h("button", { class: "primary", onclick: (e) => act(e.currentTarget, async () => {
-          await api("/api/v2/routing/sms/phonenumbers", { method: "POST", body: {
-            phoneNumber: a.phoneNumber, phoneNumberType: a.phoneNumberType, countryCode: a.countryCode,
-            name: `Number ${a.phoneNumber.slice(-4)}` } });
-          toast(`Registered ${a.phoneNumber}.`, "ok");
-          await numbers();
-        }) }, "Register")]), "The carrier offers no number there."));
-    }, h("div", { class: "row" }, field("Area code", area, "(US, optional)"),
-      h("button", { type: "submit", id: "search-numbers" }, "Search available numbers"))),
+    h("h3", {}, "Register a number from a carrier connection"),
+    usable.length ? form(async () => {
+      const offered = await api("/api/v2/routing/sms/availablephonenumbers", { query: {
+        countryCode: "US", phoneNumberType: type.value, areaCode: area.value, integrationId: via.value } });
+      fill(found, table(["Number", "Connection", ""], offered.entities.slice(0, 10).map((a) => {
+        const on = a.integration ? a.integration.id : via.value;
+        return [a.phoneNumber, nameOf(on), h("button", { class: "primary", "aria-label": `Register ${a.phoneNumber}`,
+          onclick: (e) => act(e.currentTarget, async () => {
+            await api(NUMBERS, { method: "POST", body: {
+              phoneNumber: a.phoneNumber, phoneNumberType: a.phoneNumberType, countryCode: a.countryCode,
+              name: `Number ${a.phoneNumber.slice(-4)}`, integration: { id: on } } });
+            toast(`Registered ${a.phoneNumber} on ${nameOf(on)}.`, "ok");
+            await numbers();
+          }) }, "Register")];
+      }), "This connection offers no such number."));
+    }, h("div", { class: "row" }, field("Connection", via), field("Type", type), field("Area code", area, "(US, optional)"),
+      h("button", { type: "submit", id: "search-numbers" }, "Search available numbers")))
+      : h("p", { class: "muted" }, "No carrier connection is enabled: ", h("a", { href: "#carriers" }, "add or enable one"), "."),
     found));
+}
+
+// -- carrier connections ----------------------------------------------------------------------
+
+const CARRIERS = "/api/v2/parley/carriers";
+const KINDS = [["smpp", "SMPP link"], ["http", "HTTP provider (Twilio-compatible)"], ["sim", "Simulator"]];
+const STATE_CLASS = { bound: "ok", connecting: "warn", failed: "bad" };
+const REFRESH_MS = 2000;
+let tablesOnce = null; // GET /api/v2/parley/carriers/settings: the settings of each kind
+let stopRefresh = () => {}; // ends what the open section refreshes in the background
+let carrierEditing = null; // the connection the carriers form edits (null: a new one)
+
+function carrierTables() {
+  tablesOnce = tablesOnce || api(`${CARRIERS}/settings`).catch((e) => { tablesOnce = null; throw e; });
+  return tablesOnce;
+}
+
+function stateBadge(status, label = status) {
+  return h("span", { class: `badge ${STATE_CLASS[status] || ""}`, dataset: { status } }, label);
+}
+
+function carrierLive(c, registered) {
+  const s = c.state;
+  const counters = Object.entries(s.counters || {});
+  return [
+    h("p", { class: "row" }, stateBadge(s.status), s.since ? h("span", { class: "muted" }, `since ${formatTime(s.since)}`) : null),
+    s.reason ? h("p", { class: "reason" }, s.reason) : null,
+    s.binds && s.binds.length ? h("ul", { class: "binds", "aria-label": "Binds" }, s.binds.map((b) => h("li", {},
+      `${b.name} `, stateBadge(b.status), b.inFlight ? ` ${b.inFlight} in flight` : "",
+      b.reason && s.binds.length > 1 ? ` ${b.reason}` : ""))) : null, // one bind: the reason above is its own
+    counters.length ? h("ul", { class: "counters", "aria-label": "Counters" },
+      counters.map(([k, v]) => h("li", {}, `${k} `, h("strong", {}, String(v))))) : null,
+    h("p", {}, h("strong", {}, "Serves: "), c.numbers.length
+      ? c.numbers.map((n) => `${n.phoneNumber} (${n.phoneNumberType})`).join(", ")
+      : h("span", { class: "muted" }, c.builtin ? "any number" : "no numbers listed")),
+    h("p", { class: "registered" }, h("strong", {}, "Registered: "), registered.length
+      ? registered.join(", ") : h("span", { class: "muted" }, "none")),
+  ];
+}
+
+function carrierCard(c, registered) {
+  const heading = `carrier-h-${c.id}`;
+  const notice = h("div", { class: "notice" });
+  const actions = c.builtin ? h("p", { class: "muted" }, "Built into this server: always there, not editable.")
+    : h("div", { class: "row" },
+      h("button", { onclick: () => carriers(c.id, null, true).catch(report) }, "Edit"),
+      h("button", { onclick: (e) => act(e.currentTarget, async () => {
+        await api(`${CARRIERS}/${c.id}`, { method: "PATCH", body: { enabled: !c.enabled } });
+        toast(`${c.name} is ${c.enabled ? "disabled" : "enabled"}.`, "ok");
+        await carriers(carrierEditing);
+      }) }, c.enabled ? "Disable" : "Enable"),
+      h("button", { disabled: !c.enabled, onclick: (e) => act(e.currentTarget, async () => {
+        const again = await api(`${CARRIERS}/${c.id}/restart`, { method: "POST" });
+        fill(card.querySelector(".link-state"), carrierLive(again, registered));
+        toast(`Restarted ${c.name}.`, "ok");
+      }) }, "Restart"),
+      h("button", { class: "danger", onclick: (e) => act(e.currentTarget, async () => {
+        if (!confirm(`Delete the carrier connection ${c.name}? Its settings and secrets are gone for good.`)) return;
+        fill(notice);
+        try {
+          await api(`${CARRIERS}/${c.id}`, { method: "DELETE" });
+        } catch (err) { // e.g. refused while numbers are registered on it: say why, here
+          fill(notice, h("p", { class: "problem", role: "alert" }, err.message));
+          return;
+        }
+        toast(`Deleted ${c.name}.`, "ok");
+        await carriers(carrierEditing === c.id ? null : carrierEditing);
+      }) }, "Delete"));
+  const card = h("article", { class: "card carrier", "aria-labelledby": heading, dataset: { connection: c.id } },
+    h("div", { class: "row" }, h("h3", { id: heading }, c.name),
+      h("span", { class: "badge" }, (KINDS.find(([k]) => k === c.kind) || [c.kind, c.kind])[1]),
+      c.enabled ? null : h("span", { class: "badge" }, "disabled"),
+      c.builtin ? h("span", { class: "badge" }, "read-only") : null),
+    h("div", { class: "link-state" }, carrierLive(c, registered)), notice, actions);
+  return card;
+}
+
+/** The section: every connection with its live state (refreshed while open), and a form. */
+async function carriers(editId, kind, focus = false) {
+  stopRefresh();
+  const [listing, nums, tables] = await Promise.all([api(CARRIERS), all(NUMBERS), carrierTables()]);
+  // The built-in simulator's numbers are those registered on it (its listing has none).
+  const registeredOn = (c, ns) => (c.builtin
+    ? ns.filter((n) => n.integration && n.integration.id === c.id).map((n) => n.phoneNumber) : c.registeredNumbers);
+  const cards = h("div", { class: "carriers", id: "carrier-list" });
+  const asOf = h("p", { class: "muted", id: "carrier-refreshed" });
+  const draw = (list, ns) => {
+    const ids = list.map((c) => `${c.id}:${c.enabled}:${c.version}`).join(" ");
+    if (cards.dataset.ids !== ids) { // added, removed or changed: draw the cards again
+      cards.dataset.ids = ids;
+      fill(cards, list.map((c) => carrierCard(c, registeredOn(c, ns))));
+      return;
+    }
+    for (const c of list) { // only the state: buttons (and the focus on them) stay put
+      const live = cards.querySelector(`[data-connection="${CSS.escape(c.id)}"] .link-state`);
+      if (live) fill(live, carrierLive(c, registeredOn(c, ns)));
+    }
+  };
+  const editing = listing.entities.find((c) => c.id === editId && !c.builtin) || null;
+  carrierEditing = editing ? editing.id : null;
+  const holder = h("div", { id: "carrier-form" });
+  fill(main(), h("section", {}, h("h2", {}, "Carrier connections"),
+    h("p", { class: "muted" }, "How texts reach phones: SMPP links, HTTP provider accounts, simulators. Each SMS number sends and receives through one of them."),
+    cards, asOf, holder));
+  draw(listing.entities, nums);
+  fill(asOf, `State as of ${formatTime(new Date().toISOString())}, refreshed every few seconds.`);
+  drawCarrierForm(holder, editing, editing ? editing.kind : kind || "smpp", tables);
+  if (focus) { holder.scrollIntoView({ block: "start" }); $("#carrier-name").focus(); }
+
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (!cards.isConnected) { clearInterval(timer); return; } // drawn over: stop this one only
+    if (busy || document.hidden) return;
+    busy = true;
+    try {
+      const [fresh, ns] = await Promise.all([api(CARRIERS), all(NUMBERS)]);
+      if (!cards.isConnected) return;
+      draw(fresh.entities, ns);
+      fill(asOf, `State as of ${formatTime(new Date().toISOString())}, refreshed every few seconds.`);
+    } catch (e) {
+      fill(asOf, h("span", { class: "problem" }, `Could not refresh the state: ${e.message}`));
+    } finally {
+      busy = false;
+    }
+  }, REFRESH_MS);
+  stopRefresh = () => { clearInterval(timer); stopRefresh = () => {}; };
+}
+
+function typed(s, raw) {
+  const v = raw.trim();
+  if (v === "") return undefined; // not given: its default
+  if ((s.type === "integer" || s.type === "number") && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(v)) return Number(v);
+  return v; // as typed: the server says what is wrong with it
+}
+
+function describe(s) {
+  const bits = [s.help, s.required ? "required" : "",
+    s.default !== undefined && s.default !== "" && s.type !== "object" ? `default ${s.default}` : ""].filter(Boolean);
+  return bits.length ? `(${bits.join("; ")})` : "";
+}
+
+/** The form of one connection (`c`, or a new one of `kind`): every input knows the field
+ * name the server uses for it, so each problem in an error's details[] is marked at it. */
+function drawCarrierForm(holder, c, kind, tables) {
+  const table = tables.entities.find((k) => k.kind === kind);
+  const marks = new Map(); // server fieldName -> {box, control}
+  const at = (fieldName, box, control = box.querySelector("input, select, textarea")) => {
+    marks.set(fieldName, { box, control });
+    return box;
+  };
+  const name = h("input", { id: "carrier-name", required: true, value: c ? c.name : "", autocomplete: "off" });
+  const kindPicker = h("select", { id: "carrier-kind", disabled: !!c, onchange: () => {
+    const keep = name.value;
+    drawCarrierForm(holder, null, kindPicker.value, tables);
+    $("#carrier-name").value = keep;
+    $("#carrier-kind").focus();
+  } }, options(KINDS, kind));
+  const enabled = h("input", { id: "carrier-enabled", type: "checkbox", checked: c ? c.enabled : true });
+
+  const settings = table.settings.map((s) => {
+    const id = `carrier-setting-${s.name}`;
+    const current = c ? c.settings[s.name] : undefined;
+    if (s.type === "object") { // numberRates: one rate per number type
+      const rates = tables.phoneNumberTypes.map((t) => [t, h("input", { id: `${id}-${t}`, inputmode: "decimal", size: 6,
+        value: current && current[t] !== undefined ? current[t] : "", placeholder: s.default ? String(s.default[t]) : "" })]);
+      const box = h("fieldset", { class: "rates" }, h("legend", {}, s.name, h("span", { class: "hint" }, ` ${describe(s)}`)),
+        h("div", { class: "row" }, rates.map(([t, input]) => field(t, input))));
+      return { s, box: at(`settings.${s.name}`, box, box), value: () => {
+        const given = Object.fromEntries(rates.map(([t, input]) => [t, typed({ type: "number" }, input.value)])
+          .filter(([, v]) => v !== undefined));
+        return Object.keys(given).length ? given : undefined;
+      } };
+    }
+    let input;
+    if (s.type === "boolean") {
+      input = h("input", { id, type: "checkbox", checked: current !== undefined ? current : s.default });
+    } else if (s.choices) {
+      input = h("select", { id }, options(s.choices.map((v) => [String(v), String(v)]), String(current !== undefined ? current : s.default)));
+    } else {
+      input = h("input", { id, autocomplete: "off", value: current !== undefined && current !== null ? String(current) : "",
+        inputmode: s.type === "integer" ? "numeric" : s.type === "number" ? "decimal" : null,
+        placeholder: s.default !== undefined && s.default !== null && s.default !== "" ? String(s.default) : null });
+    }
+    const value = () => (s.type === "boolean" ? input.checked : s.choices
+      ? (s.type === "integer" ? Number(input.value) : input.value) : typed(s, input.value));
+    return { s, box: at(`settings.${s.name}`, field(s.name, input, describe(s))), value };
+  });
+
+  const secrets = table.secrets.map((s) => {
+    const set = c && c.secretsSet.includes(s.name);
+    const input = h("input", { id: `carrier-secret-${s.name}`, type: "password", autocomplete: "new-password" });
+    const box = field(s.name, input, set ? "(set: leave empty to keep it)" : describe(s));
+    box.querySelector("label").append(" ", h("span", { class: `badge ${set ? "ok" : ""}`, dataset: { secret: s.name } }, set ? "set" : "not set"));
+    return { s, input, box: at(`secrets.${s.name}`, box) };
+  });
+
+  // The numbers inventory: rows of number + type.
+  const rows = [];
+  const rowsBox = h("div", { class: "inventory" });
+  const renumber = () => rows.forEach((r, i) => {
+    r.number.setAttribute("aria-label", `Number ${i + 1}`);
+    r.type.setAttribute("aria-label", `Type of number ${i + 1}`);
+    r.remove.setAttribute("aria-label", `Remove number ${i + 1}`);
+  });
+  const addRow = (n) => {
+    const r = { number: h("input", { inputmode: "tel", autocomplete: "off", placeholder: "+13125550100", value: n ? n.phoneNumber : "" }),
+      type: h("select", {}, options(tables.phoneNumberTypes.map((t) => [t, t]), n ? n.phoneNumberType : "local")) };
+    r.remove = h("button", { type: "button", onclick: () => {
+      rows.splice(rows.indexOf(r), 1);
+      r.el.remove();
+      renumber();
+      (rows.length ? rows[rows.length - 1].number : add).focus();
+    } }, "Remove");
+    r.el = h("div", { class: "inventory-row" }, h("div", { class: "row" }, r.number, r.type, r.remove));
+    rows.push(r);
+    rowsBox.append(r.el);
+    renumber();
+    return r;
+  };
+  const add = h("button", { type: "button", id: "carrier-number-add", onclick: () => addRow().number.focus() }, "Add number");
+  for (const n of c ? c.numbers : []) addRow(n);
+  const inventory = at("numbers", h("fieldset", {}, h("legend", {}, "Numbers it serves",
+    h("span", { class: "hint" }, " (the carrier's numbers on this connection: they can be registered as SMS numbers)")),
+  rowsBox, add), null);
+
+  const summary = h("div", { id: "carrier-problems", "aria-live": "polite" });
+  let sent = []; // the inventory rows in the order the last request listed them
+  const clear = () => {
+    fill(summary);
+    for (const p of holder.querySelectorAll("[data-problem]")) p.remove();
+    for (const el of holder.querySelectorAll("[aria-invalid]")) { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); }
+  };
+  const target = (fieldName) => {
+    const row = /^numbers\[(\d+)\](?:\.(\w+))?$/.exec(fieldName);
+    if (row && sent[Number(row[1])]) {
+      const r = sent[Number(row[1])];
+      return { box: r.el, control: row[2] === "phoneNumberType" ? r.type : r.number };
+    }
+    for (let f = fieldName; f;) { // "settings.numberRates.local" -> "settings.numberRates" -> ...
+      if (marks.has(f)) return marks.get(f);
+      const up = f.replace(/(\.[^.[\]]*|\[\d+\])$/, "");
+      if (up === f) break;
+      f = up;
+    }
+    return null;
+  };
+  /** Mark every field the server named; true if it named any. */
+  const showProblems = (err) => {
+    const details = ((err.body && err.body.details) || []).filter((d) => d.fieldName);
+    if (!details.length) return false;
+    const elsewhere = [];
+    details.forEach((d, i) => {
+      const text = d.entityName || err.message;
+      const t = target(d.fieldName);
+      if (!t) { elsewhere.push(`${d.fieldName}: ${text}`); return; }
+      const id = `carrier-problem-${i}`;
+      t.box.append(h("p", { class: "problem", id, dataset: { problem: d.fieldName } }, text));
+      const control = t.control || t.box;
+      control.setAttribute("aria-invalid", "true");
+      control.setAttribute("aria-describedby", id);
+    });
+    fill(summary, h("p", { class: "problem", role: "alert" }, details.length === 1 ? "Not saved: 1 problem, marked below."
+      : `Not saved: ${details.length} problems, each marked below.`),
+    elsewhere.length ? h("ul", { class: "problems" }, elsewhere.map((p) => h("li", {}, p))) : null);
+    const first = holder.querySelector("[aria-invalid=true]");
+    if (first) first.focus();
+    return true;
+  };
+
+  const save = form(async () => {
+    clear();
+    const body = { name: name.value, enabled: enabled.checked, settings: {}, numbers: [] };
+    for (const { s, value } of settings) {
+      const v = value();
+      if (v !== undefined) body.settings[s.name] = v;
+    }
+    const given = Object.fromEntries(secrets.filter((x) => x.input.value).map((x) => [x.s.name, x.input.value]));
+    if (Object.keys(given).length) body.secrets = given; // none given: the stored ones stay
+    sent = rows.filter((r) => r.number.value.trim());
+    body.numbers = sent.map((r) => ({ phoneNumber: r.number.value.trim(), phoneNumberType: r.type.value }));
+    let saved;
+    try {
+      saved = c ? await api(`${CARRIERS}/${c.id}`, { method: "PUT", body: { ...body, version: c.version } })
+        : await api(CARRIERS, { method: "POST", body: { ...body, kind } });
+    } catch (err) {
+      if (showProblems(err)) return;
+      throw err;
+    }
+    toast(`Connection ${saved.name} saved.`, "ok");
+    await carriers(saved.id);
+    $("#carrier-save").focus(); // where the keyboard was, on the form as saved
+  }, h("h3", { style: "margin-top:0" }, c ? `Edit connection ${c.name}` : "New connection"),
+  summary,
+  h("div", { class: "form-grid" }, at("name", field("Name", name)), at("kind", field("Kind", kindPicker, c ? "(cannot change)" : "")),
+    at("enabled", field("Enabled", enabled, "(disabled: closed, sends nothing)"))),
+  h("fieldset", {}, h("legend", {}, "Settings", h("span", { class: "hint" }, " (empty: the default)")),
+    h("div", { class: "form-grid" }, settings.map((x) => x.box))),
+  secrets.length ? h("fieldset", {}, h("legend", {}, "Secrets", h("span", { class: "hint" }, " (write-only: never shown again)")),
+    h("div", { class: "form-grid" }, secrets.map((x) => x.box))) : null,
+  inventory,
+  h("div", { class: "row" }, h("button", { class: "primary", type: "submit", id: "carrier-save" }, c ? "Save connection" : "Create connection"),
+    c ? h("button", { type: "button", onclick: () => carriers().catch(report) }, "New connection instead") : null));
+  save.setAttribute("novalidate", ""); // the server checks every field and names each wrong one
+  save.setAttribute("aria-label", c ? `Edit connection ${c.name}` : "New connection");
+  fill(holder, save);
 }
 
 // -- queues -------------------------------------------------------------------------------
@@ -375,7 +705,7 @@ async function clients(revealed) {
 
 // -- routing between sections ---------------------------------------------------------------
 
-const SECTIONS = { numbers, queues, routes, flows, users, skills, utilization, wrapup, clients };
+const SECTIONS = { numbers, carriers, queues, routes, flows, users, skills, utilization, wrapup, clients };
 
 async function show() {
   const name = location.hash.slice(1) || "numbers";
@@ -383,6 +713,7 @@ async function show() {
   for (const a of document.querySelectorAll("#sections a")) {
     a.setAttribute("aria-current", a.getAttribute("href") === `#${name}` ? "page" : "false");
   }
+  stopRefresh(); // the carriers' state refresh runs only while that section is open
   fill(main(), h("p", { class: "muted" }, "Loading…"));
   try {
     await section();
