@@ -94,16 +94,18 @@ async def wait_for_outbox_attempts(parley: Parley, message_id: str, attempts: in
 
 
 async def append_leased(parley: Parley, org: Tenant, text: str, *, now_ms: int,
-                        lease_until_ms: int, carrier: str = "sim") -> Message:
+                        lease_until_ms: int, carrier: str = "sim",
+                        from_address: str | None = None) -> Message:
     """What a node that accepted `text` and then died leaves behind: rows, no memory."""
     customer = random_customer()
-    conv = start_outbound(org_id=org.id, org_address=org.number, customer_address=customer,
+    sender = from_address or org.number
+    conv = start_outbound(org_id=org.id, org_address=sender, customer_address=customer,
                           now_ms=now_ms, client_id=org.script_client_id)
     conv.end(now_ms)
     api = conv.participants[-1]
     message = outbound_message(
         id=new_id(), org_id=org.id, conversation_id=conv.id, participant_id=api.id,
-        from_address=org.number, to_address=customer, text=text, info=analyse(text),
+        from_address=sender, to_address=customer, text=text, info=analyse(text),
         now_ms=now_ms, carrier=carrier, user_id=None)
     await parley.message_store.append(
         conversation=conv, participants=[], messages=[message],

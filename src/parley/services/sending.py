@@ -102,6 +102,11 @@ class OutboxSender:
         self._wake.set()
         return True
 
+    def poke(self) -> None:
+        """Look at the paced texts again now (a test that moved its clock; a pace that
+        changed)."""
+        self._wake.set()
+
     @property
     def backlog(self) -> int:
         """Texts this node holds whose outcome is not recorded yet (paced, in flight...)."""
