@@ -15,8 +15,8 @@ from parley.services.numbers import NumberDirectory
 from parley.services.sending import OutboxSender
 from tests.orgs import Tenant, random_customer
 from tests.services.probes import (
-    POLLS,
     POLL_S,
+    POLLS,
     ManualClock,
     append_leased,
     second_node,
