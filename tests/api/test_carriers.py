@@ -16,8 +16,8 @@ import pytest
 from parley.bootstrap import Parley
 from tests.api.test_directory import assert_error, ok
 from tests.carriers.conftest import free_number
-from tests.carriers.smsc import free_port
 from tests.orgs import Tenant, make_org
+from tests.servers import free_port
 
 CARRIERS = "/api/v2/parley/carriers"
 NUMBERS = "/api/v2/routing/sms/phonenumbers"

@@ -11,22 +11,17 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SMSC_DIR = Path(os.environ.get("PARLEY_TEST_SMSC_DIR", ROOT / ".venv" / "smsc"))
 SYSTEM_ID = "test"
 PASSWORD = "secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Smsc:

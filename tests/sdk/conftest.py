@@ -19,11 +19,9 @@ import atexit
 import contextlib
 import dataclasses
 import itertools
-import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,8 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
+
+from tests.servers import init_demo, serve, stop
 
 SDK_HOME = Path(tempfile.mkdtemp(prefix="parley-sdk-home-"))
 atexit.register(shutil.rmtree, SDK_HOME, ignore_errors=True)
@@ -67,7 +67,6 @@ _import_python_sdk_with_clean_home()
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = Path(__file__).resolve().parent / "js"
 BIN = Path(sys.executable).parent
-STARTUP_TIMEOUT_S = 30.0
 SIM_DELIVERY_DELAY_MS = 50
 
 
@@ -120,19 +119,6 @@ def sdk_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _parley() -> str:
-    exe = BIN / "parley"
-    if not exe.exists():
-        pytest.fail(f"{exe} is missing: run `make install` (or `make test`)", pytrace=False)
-    return str(exe)
-
-
 @contextlib.contextmanager
 def _server_database(database_url: str, data_dir: Path) -> Iterator[str]:
     """A database of the server's own: sharing the in-process tests' one would make the two
@@ -158,56 +144,10 @@ def _server_database(database_url: str, data_dir: Path) -> Iterator[str]:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def _wait_until_up(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> bool:
-    """True once the server answers; False if it exited first (e.g. the port was taken)."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    last = ""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            resp = httpx.get(f"{base_url}/healthz", timeout=1.0)
-            if resp.status_code == 200:
-                return True
-            last = f"HTTP {resp.status_code}"
-        except httpx.TransportError as e:
-            last = repr(e)
-        time.sleep(0.1)
-    _stop(proc)
-    pytest.fail(f"`parley serve` did not answer {base_url}/healthz within "
-                f"{STARTUP_TIMEOUT_S:.0f} s (last: {last}):\n"
-                + log_path.read_text(errors="replace")[-4000:], pytrace=False)
-
-
 def _serve(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes], SdkServer]:
-    """Start `parley serve` on a free port (another try if someone takes the port first)."""
-    for attempt in range(3):
-        host, port = "127.0.0.1", _free_port()
-        base_url = f"http://{host}:{port}"
-        log_path = data_dir / f"serve-{attempt}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen([_parley(), "serve", "--host", host, "--port", str(port)],
-                                    env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
-        if _wait_until_up(proc, base_url, log_path):
-            return proc, SdkServer(base_url=base_url, host=host, port=port, demo={},
-                                   log_path=log_path)
-        output = log_path.read_text(errors="replace")
-        if "address already in use" not in output.lower():
-            break
-    pytest.fail(f"`parley serve` exited with {proc.returncode} before answering:\n"
-                + output[-4000:], pytrace=False)
+    served = serve(env, data_dir)
+    return served.proc, SdkServer(base_url=served.base_url, host=served.host, port=served.port,
+                                  demo={}, log_path=served.log_path)
 
 
 @pytest.fixture(scope="session")
@@ -228,19 +168,14 @@ def _sdk_server(server_database: str, data_dir: Path) -> Iterator[SdkServer]:
         PARLEY_OUTBOX_POLL_INTERVAL_S="0.2",
         PARLEY_LOG_LEVEL="WARNING",
     )
-    init = subprocess.run([_parley(), "init", "--demo", "--json"], env=env, cwd=data_dir,
-                          capture_output=True, text=True, timeout=120, check=False)
-    if init.returncode != 0:
-        pytest.fail(f"`parley init --demo --json` failed ({init.returncode}):\n"
-                    f"{init.stdout}\n{init.stderr}", pytrace=False)
-    demo: dict[str, Any] = json.loads(init.stdout)
+    demo = init_demo(env, data_dir)
     assert demo["queue"] and demo["smsNumber"], demo
 
     proc, server = _serve(env, data_dir)
     try:
         yield dataclasses.replace(server, demo=demo)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 # -- helpers the SDK tests share -------------------------------------------------------------

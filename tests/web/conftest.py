@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.servers import init_demo, serve, stop
 
 BIN = Path(sys.executable).parent
 CHROMIUM = Path(os.environ.get("PARLEY_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -99,29 +99,6 @@ class WebServer:
             return "(no server log)"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def _parley() -> str:
-    exe = BIN / "parley"
-    if not exe.exists():
-        pytest.fail(f"{exe} is missing: run `make install` (or `make test`)", pytrace=False)
-    return str(exe)
-
-
 def start_server(data_dir: Path, **env_overrides: str) -> tuple[subprocess.Popen[bytes],
                                                                  WebServer]:
     """`parley init --demo --json`, then `parley serve` on a free port; waits for /healthz."""
@@ -130,31 +107,9 @@ def start_server(data_dir: Path, **env_overrides: str) -> tuple[subprocess.Popen
                PARLEY_ARGON2_MEMORY_KIB="1024", PARLEY_SIM_DELIVERY_DELAY_MS="150",
                PARLEY_OUTBOX_POLL_INTERVAL_S="0.2", PARLEY_LOG_LEVEL="WARNING",
                **env_overrides)
-    init = subprocess.run([_parley(), "init", "--demo", "--json"], env=env, cwd=data_dir,
-                          capture_output=True, text=True, timeout=120, check=False)
-    if init.returncode != 0:
-        pytest.fail(f"`parley init --demo --json` failed:\n{init.stdout}\n{init.stderr}",
-                    pytrace=False)
-    demo = json.loads(init.stdout)
-    for attempt in range(3):
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log_path = data_dir / f"serve-{attempt}.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [_parley(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    return proc, WebServer(base_url, port, demo, log_path)
-            time.sleep(0.1)
-        _stop(proc)
-        if "address already in use" not in log_path.read_text(errors="replace").lower():
-            break
-    pytest.fail("`parley serve` did not come up:\n" + log_path.read_text(errors="replace"),
-                pytrace=False)
+    demo = init_demo(env, data_dir)
+    served = serve(env, data_dir)
+    return served.proc, WebServer(served.base_url, served.port, demo, served.log_path)
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +118,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     try:
         yield server
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -18,14 +18,13 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
+from tests.servers import free_port, stop
 from tests.web.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     WebServer,
-    _free_port,
-    _stop,
     ok,
     start_server,
 )
@@ -53,7 +52,7 @@ def carrier_scene(admin: httpx.Client) -> None:
     registered number, for the carriers page."""
     ok(admin.post("/api/v2/parley/carriers", json={
         "name": "Aggregator (SMPP)", "kind": "smpp",
-        "settings": {"host": "127.0.0.1", "port": _free_port(), "systemId": "acme"},
+        "settings": {"host": "127.0.0.1", "port": free_port(), "systemId": "acme"},
         "secrets": {"password": "s3cret"},
         "numbers": [{"phoneNumber": "+13125550180", "phoneNumberType": "local"},
                     {"phoneNumber": "+18005550100", "phoneNumberType": "tollfree"}]}))
@@ -76,7 +75,7 @@ def main(out: Path) -> None:
         try:
             shoot(server, out)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
 def shoot(server: WebServer, out: Path) -> None:

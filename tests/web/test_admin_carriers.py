@@ -17,11 +17,11 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.servers import free_port
 from tests.web.conftest import (
     PHONE,
     NewPage,
     WebServer,
-    _free_port,
     ok,
     server_log_on_failure,
     sign_in,
@@ -42,7 +42,7 @@ def test_admin_creates_fixes_and_deletes_carrier_connections_and_moves_a_number(
         new_page: NewPage, web_server: WebServer, admin: httpx.Client) -> None:
     tag = secrets.token_hex(3)
     smpp, lab = f"Aggregator {tag}", f"Lab {tag}"
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     number = ok(admin.get("/api/v2/routing/sms/availablephonenumbers", params={
         "countryCode": "US", "phoneNumberType": "local", "areaCode": AREA,
         "integrationId": "sim"}))["entities"][0]["phoneNumber"]
