@@ -253,6 +253,7 @@ def test_mandatory_wrapup_keeps_the_agent_in_after_call_work_until_a_code(
         agent = new_page()
         sign_in(agent, ada, "/app/agent")
         agent.get_by_role("button", name="New interaction").click()
+        expect(agent.locator("#new-dialog")).to_be_visible()
         agent.locator("#new-queue").select_option(queue["id"])
         agent.locator("#new-phone").fill(customer)
         agent.locator("#new-text").fill("About your return")

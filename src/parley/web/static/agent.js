@@ -553,8 +553,8 @@ async function submitNew(event) {
 
 async function main() {
   state.me = await startPage("agent", "Agent desktop");
-  await setupPresence();
-  state.queues = new Map((await all("/api/v2/routing/queues")).map((q) => [q.id, q]));
+  // Controls answer from the moment the top bar shows who is signed in: an agent who clicks
+  // "+" while presence is still loading gets the dialog, not a dead button.
   $("#wrapup-form").addEventListener("submit", submitWrapup);
   // After-call work cannot be dismissed: Escape does nothing, and if the browser closes the
   // dialog anyway (a second Escape), it opens again.
@@ -572,6 +572,8 @@ async function main() {
   $("#new-queue").addEventListener("change", showFrom);
   $("#new-phone").addEventListener("input", checkNewPhone);
   $("#new-text").addEventListener("input", countNew);
+  await setupPresence();
+  state.queues = new Map((await all("/api/v2/routing/queues")).map((q) => [q.id, q]));
   const refresh = debounce(() => {
     loadConversations().catch(report);
     if (state.selected) refreshTranscript();
