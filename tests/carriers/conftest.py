@@ -41,9 +41,12 @@ class Link:
         return self.parley.carriers[self.id].status()
 
     async def wait_for(self, state: LinkState, polls: int = 500) -> LinkStatus:
+        """Wait for the link to be in `state`; BOUND waits for every bind, not just the first
+        (a link with one bind up already reports BOUND, with the others in its reason)."""
         for _ in range(polls):
             status = self.parley.carriers[self.id].status()
-            if status.state is state:
+            if status.state is state and (state is not LinkState.BOUND or all(
+                    b.state is LinkState.BOUND for b in status.binds)):
                 return status
             await asyncio.sleep(0.02)
         return self.parley.carriers[self.id].status()
