@@ -56,6 +56,38 @@ def init_demo(env: dict[str, str], data_dir: Path) -> dict[str, Any]:
     return demo
 
 
+class DemoOrg:
+    """What `parley init --demo --json` reported, by name: the servers' test fixtures read
+    the demo organisation's queue, number, users and clients through these."""
+
+    demo: dict[str, Any]
+
+    @property
+    def queue_id(self) -> str:
+        return str(self.demo["queue"]["id"])
+
+    @property
+    def number(self) -> str:
+        return str(self.demo["smsNumber"]["phoneNumber"])
+
+    @property
+    def browser_client_id(self) -> str:
+        return str(self.demo["clients"]["browser"]["clientId"])
+
+    @property
+    def script_client(self) -> tuple[str, str]:
+        script = self.demo["clients"]["script"]
+        return str(script["clientId"]), str(script["clientSecret"])
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return dict(self.demo["users"]["admin"])
+
+    def agent(self, index: int = 0) -> dict[str, str]:
+        """{id, email, password, name} of a demo agent (a member of the demo queue)."""
+        return dict(self.demo["users"]["agents"][index])
+
+
 @dataclass(frozen=True)
 class Served:
     proc: subprocess.Popen[bytes]

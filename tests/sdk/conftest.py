@@ -23,7 +23,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import init_demo, serve, stop
+from tests.servers import DemoOrg, init_demo, serve, stop
 
 SDK_HOME = Path(tempfile.mkdtemp(prefix="parley-sdk-home-"))
 atexit.register(shutil.rmtree, SDK_HOME, ignore_errors=True)
@@ -66,12 +65,11 @@ _import_python_sdk_with_clean_home()
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = Path(__file__).resolve().parent / "js"
-BIN = Path(sys.executable).parent
 SIM_DELIVERY_DELAY_MS = 50
 
 
 @dataclass(frozen=True)
-class SdkServer:
+class SdkServer(DemoOrg):
     """A running `parley serve` and the demo organisation `parley init --demo` made in it."""
 
     base_url: str
@@ -79,27 +77,6 @@ class SdkServer:
     port: int
     demo: dict[str, Any]
     log_path: Path
-
-    @property
-    def queue_id(self) -> str:
-        return str(self.demo["queue"]["id"])
-
-    @property
-    def number(self) -> str:
-        return str(self.demo["smsNumber"]["phoneNumber"])
-
-    @property
-    def script_client(self) -> tuple[str, str]:
-        script = self.demo["clients"]["script"]
-        return str(script["clientId"]), str(script["clientSecret"])
-
-    @property
-    def browser_client_id(self) -> str:
-        return str(self.demo["clients"]["browser"]["clientId"])
-
-    def agent(self, index: int = 0) -> dict[str, str]:
-        """{id, email, password, name} of a demo agent (a member of the demo queue)."""
-        return dict(self.demo["users"]["agents"][index])
 
     def redirect_uri(self, path: str = "/callback") -> str:
         """A loopback redirect, which the demo browser client accepts on any port."""

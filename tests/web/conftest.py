@@ -15,7 +15,6 @@ import itertools
 import os
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,15 +26,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.servers import init_demo, serve, stop
+from tests.servers import DemoOrg, init_demo, serve, stop
 
-BIN = Path(sys.executable).parent
 CHROMIUM = Path(os.environ.get("PARLEY_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
-STARTUP_TIMEOUT_S = 30.0
 WAIT_MS = 10_000
 """Bound on any one wait for the page (an offer, a reply on the handset)."""
 
@@ -44,32 +41,13 @@ PHONE = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)
-class WebServer:
+class WebServer(DemoOrg):
     """A running `parley serve` with the demo organisation."""
 
     base_url: str
     port: int
     demo: dict[str, Any]
     log_path: Path
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return dict(self.demo["users"]["admin"])
-
-    def agent(self, index: int = 0) -> dict[str, str]:
-        return dict(self.demo["users"]["agents"][index])
-
-    @property
-    def number(self) -> str:
-        return str(self.demo["smsNumber"]["phoneNumber"])
-
-    @property
-    def queue_id(self) -> str:
-        return str(self.demo["queue"]["id"])
-
-    @property
-    def browser_client_id(self) -> str:
-        return str(self.demo["clients"]["browser"]["clientId"])
 
     def admin_api(self) -> httpx.Client:
         """An API client with the demo script client's admin token (client credentials)."""
