@@ -24,8 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from parley.api.app import create_app
 from parley.bootstrap import Parley
 from tests.api.test_conversations import assert_error, ok
-from tests.orgs import Person, Tenant
-from tests.services.test_acd_service import new_customer
+from tests.orgs import Person, Tenant, new_customer
 
 POLLS = 500
 POLL_S = 0.02

@@ -8,8 +8,7 @@ import httpx
 
 from tests.api.test_conversations import assert_error, ok
 from tests.api.test_inbound_api import accept, conversation_with, on_queue, text_in
-from tests.orgs import Tenant
-from tests.services.test_acd_service import new_customer
+from tests.orgs import Tenant, new_customer
 
 QUERY = "/api/v2/analytics/queues/observations/query"
 METRICS = ["oWaiting", "oAlerting", "oInteracting", "oLongestWaiting", "oMemberUsers",

@@ -18,9 +18,7 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
-import itertools
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -156,18 +154,6 @@ def _sdk_server(server_database: str, data_dir: Path) -> Iterator[SdkServer]:
 
 
 # -- helpers the SDK tests share -------------------------------------------------------------
-
-# NANP area codes whose 555-01XX numbers are valid; every call hands out a number not used yet
-# in this run, so a phone's simulator record holds exactly what one test sent it.
-_AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213",
-               "214", "215", "216", "217", "218", "219", "224", "225", "228", "229", "231")
-_customers = itertools.product(random.sample(_AREA_CODES, len(_AREA_CODES)), range(100))
-
-
-def new_customer() -> str:
-    area, line = next(_customers)
-    return f"+1{area}55501{line:02d}"
-
 
 def implicit_login(base_url: str, client_id: str, email: str, password: str,
                    redirect_uri: str) -> str:

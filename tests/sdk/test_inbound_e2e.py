@@ -26,11 +26,11 @@ import PureCloudPlatformClientV2 as gc
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from tests.orgs import new_customer
 from tests.sdk.conftest import (
     SdkServer,
     client_credentials_token,
     implicit_login,
-    new_customer,
     server_log_on_failure,
     wait_for_phone,
 )

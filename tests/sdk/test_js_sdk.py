@@ -15,12 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.orgs import new_customer
 from tests.sdk.conftest import (
     JS_DIR,
     SdkServer,
     get_json,
     implicit_login,
-    new_customer,
     sdk_env,
     wait_for_phone,
 )

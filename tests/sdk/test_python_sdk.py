@@ -20,11 +20,11 @@ import PureCloudPlatformClientV2 as gc
 import pytest
 from PureCloudPlatformClientV2.rest import ApiException
 
+from tests.orgs import new_customer
 from tests.sdk.conftest import (
     SdkServer,
     get_json,
     implicit_login,
-    new_customer,
     server_log_on_failure,
     wait_for_phone,
 )

@@ -10,8 +10,6 @@ it as its Outbound SMS Number.
 
 from __future__ import annotations
 
-import itertools
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -33,7 +31,7 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.services.ports import AcdRecord, InboundSms
 from parley.services.queues import QueueSettings
 from tests.conftest import PG_ADMIN_URL, settings_for
-from tests.orgs import AREA_CODES, Tenant, make_org, random_customer
+from tests.orgs import Tenant, make_org, new_customer, random_customer
 
 TIMEOUT_MS = 30_000
 """A queue's default alertingTimeoutSeconds, in ms."""
@@ -52,15 +50,6 @@ class ManualClock:
 
     def advance(self, ms: int) -> None:
         self.now += ms
-
-
-_customers = itertools.product(random.sample(AREA_CODES, len(AREA_CODES)), range(100))
-
-
-def new_customer() -> str:
-    """A phone number no other call in this run got (so no text threads by accident)."""
-    area, line = next(_customers)
-    return f"+1{area}55501{line:02d}"
 
 
 @asynccontextmanager

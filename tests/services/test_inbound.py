@@ -25,14 +25,13 @@ from parley.domain.messages import Message
 from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
-from tests.orgs import Tenant
+from tests.orgs import Tenant, new_customer
 from tests.services.test_acd_service import (
     Desk,
     ManualClock,
     client_of,
     desk_on,
     fresh_database,
-    new_customer,
     running,
 )
 

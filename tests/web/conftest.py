@@ -11,9 +11,7 @@ or an API client would: no mocks, no reaching into the process.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import random
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -151,17 +149,6 @@ def sign_in(page: Page, who: dict[str, str], path: str) -> None:
     page.click("button[type=submit]")
     page.wait_for_url(f"**{path}")
     page.wait_for_selector("#who")
-
-
-_AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213",
-               "214", "215", "216", "217", "218", "219", "224", "225", "228", "229", "231")
-_customers = itertools.product(random.sample(_AREA_CODES, len(_AREA_CODES)), range(100))
-
-
-def new_customer() -> str:
-    """A valid +1 number not used yet in this run (so each test's phone starts empty)."""
-    area, line = next(_customers)
-    return f"+1{area}55501{line:02d}"
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from tests.web.conftest import (
     PHONE,
     WebServer,
     ok,
+    sign_in,
     start_server,
 )
 
@@ -37,13 +38,7 @@ def signed_in(browser: object, server: WebServer, who: dict[str, str], path: str
               viewport: dict[str, int]) -> Page:
     context = browser.new_context(viewport=viewport, base_url=server.base_url)  # type: ignore[attr-defined]
     page: Page = context.new_page()
-    page.goto(path)
-    page.wait_for_url("**/oauth/authorize?**")
-    page.fill("#username", who["email"])
-    page.fill("#password", who["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{path}")
-    page.wait_for_selector("#who")
+    sign_in(page, who, path)
     return page
 
 

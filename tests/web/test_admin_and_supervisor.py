@@ -17,11 +17,11 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.orgs import new_customer
 from tests.web.conftest import (
     PHONE,
     NewPage,
     WebServer,
-    new_customer,
     ok,
     server_log_on_failure,
     sign_in,

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.orgs import new_customer
 from tests.web.conftest import (
     PHONE,
     NewPage,
     WebServer,
     conversation_with,
-    new_customer,
     ok,
     server_log_on_failure,
     sign_in,

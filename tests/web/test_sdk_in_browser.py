@@ -22,7 +22,8 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, expect
 
-from tests.web.conftest import NewPage, WebServer, new_customer, server_log_on_failure
+from tests.orgs import new_customer
+from tests.web.conftest import NewPage, WebServer, server_log_on_failure
 
 pytestmark = pytest.mark.web
 
