@@ -14,6 +14,7 @@ from parley.bootstrap import Parley
 from parley.domain.access import Principal, Role
 from parley.domain.directory import GrantType, User
 from parley.domain.errors import Conflict
+from parley.domain.numbers import SmsNumber
 from parley.services.queues import QueueSettings
 
 # NANP area codes whose 555-01XX numbers are valid; each test org takes a random free one.
@@ -76,6 +77,18 @@ def new_customer() -> str:
     return f"+1{area}55501{line:02d}"
 
 
+async def register_free_number(parley: Parley, principal: Principal) -> SmsNumber:
+    """Register a local US number nobody holds yet. Tests of one database share the number
+    space, so a random pick can be taken: pick again."""
+    while True:
+        try:
+            return await parley.numbers.provision(
+                principal, phone_number=random_customer(), phone_number_type="local",
+                country_code="US")
+        except Conflict:
+            continue
+
+
 async def login(http: httpx.AsyncClient, client_id: str, email: str, password: str,
                 redirect_uri: str = "http://127.0.0.1:9/cb") -> str:
     """The implicit grant, as a browser does it: submit the login form, read the fragment."""
@@ -110,14 +123,7 @@ async def make_org(parley: Parley, http: httpx.AsyncClient, *, agents: int = 2) 
     people = [await person(Role.AGENT, f"Agent{i + 1}") for i in range(agents)]
     as_admin = Principal(org_id=org.id, role=Role.ADMIN, client_id="setup", user_id=admin.id,
                          token_id="setup", expires_at_ms=2**62)
-    number = None
-    while number is None:
-        try:
-            number = await parley.numbers.provision(
-                as_admin, phone_number=random_customer(), phone_number_type="local",
-                country_code="US")
-        except Conflict:
-            continue
+    number = await register_free_number(parley, as_admin)
     queue = await parley.queues.create(as_admin, QueueSettings(name="Support",
                                                                sms_number_id=number.id))
     if people:

@@ -13,7 +13,7 @@ from parley.domain.messages import Message, MessageStatus
 from parley.domain.numbers import PhoneNumberType
 from parley.services.numbers import NumberDirectory
 from parley.services.sending import OutboxSender
-from tests.orgs import Tenant, random_customer
+from tests.orgs import Tenant, register_free_number
 from tests.services.probes import (
     POLL_S,
     POLLS,
@@ -70,9 +70,7 @@ async def test_a_long_code_sends_one_segment_a_second_and_others_do_not_wait(
                               NumberDirectory(node.uow, clock), poll_interval_s=3600)
         await sender.start()
         try:
-            other = await parley.numbers.provision(
-                org.principal(), phone_number=random_customer(), phone_number_type="local",
-                country_code="US")
+            other = await register_free_number(parley, org.principal())
             ours = await queue_texts(node, org, clock, sender, [
                 "one", "Three parts long. " * 25, "after the three", "last"])
             assert await accepted(sim, org, ours, 1) == 1
