@@ -105,13 +105,17 @@ class CarrierLinks(Mapping[str, Carrier]):
                 log.exception("reloading carrier connections failed; will try again")
 
     async def refresh(self) -> None:
-        """Make the running adapters match the stored connections (new, changed, gone)."""
-        async with self._uow(read_only=True) as uow:
-            versions = await uow.carriers.versions()
-            stale = [cid for cid, v in versions.items()
-                     if cid not in self._running or self._running[cid][0] != v]
-            changed = [await uow.carriers.get_any(cid) for cid in stale]
+        """Make the running adapters match the stored connections (new, changed, gone).
+
+        The store is read under the lock: a snapshot taken before a `reload` of a connection
+        created meanwhile would not hold it, and would stop what the reload just started.
+        """
         async with self._lock:
+            async with self._uow(read_only=True) as uow:
+                versions = await uow.carriers.versions()
+                stale = [cid for cid, v in versions.items()
+                         if cid not in self._running or self._running[cid][0] != v]
+                changed = [await uow.carriers.get_any(cid) for cid in stale]
             for connection_id in [c for c in self._running if c not in versions]:
                 await self._stop(connection_id)
             for conn in changed:
@@ -120,9 +124,9 @@ class CarrierLinks(Mapping[str, Carrier]):
 
     async def reload(self, connection_id: str) -> None:
         """This node changed a connection: apply it now, not at the next refresh."""
-        async with self._uow(read_only=True) as uow:
-            conn = await uow.carriers.get_any(connection_id)
         async with self._lock:
+            async with self._uow(read_only=True) as uow:
+                conn = await uow.carriers.get_any(connection_id)
             if conn is None:
                 await self._stop(connection_id)
             else:
