@@ -26,6 +26,7 @@ from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
 from tests.orgs import Tenant, new_customer
+from tests.services.probes import second_node
 from tests.services.test_acd_service import (
     Desk,
     ManualClock,
@@ -201,6 +202,73 @@ async def test_the_same_carrier_message_id_is_stored_once(parley: Parley, org: T
     assert stored[0].from_address == customer and stored[0].to_address == org.number
     c = await conversation(parley, org, first.conversation_id)
     assert sum(p.purpose is Purpose.ACD for p in c.participants) == 1  # routed once
+
+
+@pytest.mark.parametrize("flow", [None, GREETING_FLOW], ids=["no-flow", "in-memory-flow"])
+async def test_a_retry_another_node_stored_while_this_one_routed_is_stored_once(
+        parley: Parley, org: Tenant, database_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, flow: str | None) -> None:
+    """A new conversation is written only with what its routing decided: if the carrier's
+    retry reached another node meanwhile and that node stored it, this node answers with
+    that copy - one conversation, one text, one greeting, no offer left behind."""
+    if flow is not None:
+        await publish(parley, org, flow)
+    customer = new_customer()
+    carrier_id = f"twice-{uuid.uuid4().hex}"
+    looked, go_on = asyncio.Event(), asyncio.Event()
+    async with second_node(database_url, tmp_path,
+                           ManualClock(parley.clock.now_ms())) as node:
+        lookup = node.message_store.inbound_context
+
+        async def held_after_lookup(*args: Any) -> Any:
+            found = await lookup(*args)
+            looked.set()
+            await go_on.wait()
+            return found
+
+        monkeypatch.setattr(node.message_store, "inbound_context", held_after_lookup)
+        late = asyncio.create_task(receive(node, org, customer, "Hello?", carrier_id))
+        await asyncio.wait_for(looked.wait(), 10)  # it saw nothing stored yet
+        first = await receive(parley, org, customer, "Hello?", carrier_id)
+        monkeypatch.setattr(node.message_store, "inbound_context", lookup)
+        go_on.set()
+        again = await asyncio.wait_for(late, 10)
+
+        assert not first.duplicate and again.duplicate
+        assert (again.message_id, again.conversation_id) == (first.message_id,
+                                                             first.conversation_id)
+        assert not node.acd.is_routing(org.id, again.conversation_id)
+    [c] = [c for c in await _active(parley, org) if c.customer_address == customer]
+    assert c.id == first.conversation_id and queue_of(c) == org.queue_id
+    found = await messages(parley, c.id)
+    assert inbound_texts(found) == ["Hello?"]
+    assert sum(m.direction == "outbound" for m in found) == (0 if flow is None else 1)
+
+
+async def test_a_routing_that_fails_before_its_write_still_stores_the_text(
+        parley: Parley, org: Tenant, database_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new conversation is held in memory while its flow runs; if something breaks
+    there, the text is stored anyway and waits in the number's queue."""
+    await publish(parley, org, GREETING_FLOW)
+    customer = new_customer()
+    async with second_node(database_url, tmp_path,
+                           ManualClock(parley.clock.now_ms())) as node:
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("the ACD broke")
+
+        monkeypatch.setattr(node.acd, "route", broken)
+        got = await receive(node, org, customer, "Is anyone there?")
+        assert not got.duplicate
+        assert node.acd.is_routing(org.id, got.conversation_id)
+        c = await conversation(node, org, got.conversation_id)
+        assert queue_of(c) == org.queue_id
+        found = await messages(node, c.id)
+        assert [(m.id, m.direction, m.text) for m in found] == [
+            (got.message_id, "inbound", "Is anyone there?")]  # the unsent greeting is gone
+        async with node.uow(read_only=True) as uow:
+            assert [m.id for m in await uow.messages.for_phone(org.id, customer, 10)] == [
+                got.message_id]
 
 
 async def test_a_connection_that_does_not_serve_the_number_is_refused(

@@ -81,6 +81,50 @@ class Received:
     duplicate: bool = False
 
 
+@dataclass(slots=True)
+class _NewThread:
+    """A text that starts a conversation, held in memory until its first write.
+
+    When the number's flow runs in memory, the conversation, the text, the flow's replies and
+    the ACD's offer go into the store as one write, so the carrier's acknowledgement waits
+    for one commit instead of two. Any other way on, the text is written first, as always.
+    """
+
+    org_id: str
+    to: str
+    customer: str
+    sms: InboundSms
+    key: str
+    now_ms: int
+    conversation: Conversation
+    message: Message
+    stored: bool = False
+
+    @classmethod
+    def of(cls, org_id: str, to: str, customer: str, sms: InboundSms, key: str,
+           now_ms: int) -> _NewThread:
+        conv, message = cls._build(org_id, to, customer, sms, key, now_ms)
+        return cls(org_id, to, customer, sms, key, now_ms, conv, message)
+
+    @staticmethod
+    def _build(org_id: str, to: str, customer: str, sms: InboundSms, key: str,
+               now_ms: int) -> tuple[Conversation, Message]:
+        conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
+                             now_ms=now_ms)
+        message = inbound_message(
+            id=new_id(), org_id=org_id, conversation_id=conv.id,
+            participant_id=conv.customer().id, from_address=customer, to_address=to,
+            text=sms.text, info=analyse(sms.text), now_ms=now_ms, carrier=sms.carrier,
+            inbound_key=key)
+        return conv, message
+
+    def afresh(self) -> None:
+        """A routing that failed before its write leaves the conversation half-decided:
+        start again from the text alone (new ids; the old ones were never stored)."""
+        self.conversation, self.message = self._build(self.org_id, self.to, self.customer,
+                                                      self.sms, self.key, self.now_ms)
+
+
 class _Locks:
     """One lock per (number, customer), forgotten when idle so the map stays small."""
 
@@ -147,25 +191,38 @@ class InboundService:
             raise NotFound(f"{to} is not served by carrier connection {sms.carrier}")
         key = f"{sms.carrier}:{sms.carrier_message_id}"
         async with self._locks.get((to, customer)):
-            stored, held = await self._store(sms, owner.org_id, to, customer, key)
+            stored, new = await self._store(sms, owner.org_id, to, customer, key)
             if stored.duplicate:
                 return stored
+            if new is not None and await self._opt_outs.is_keyword(owner.org_id, sms.text) \
+                    and (dup := await self._write_new(new)) is not None:
+                return dup
             self.received += 1
             keyword = await self._opt_outs.handle_inbound(owner.org_id, to, customer, sms.text)
             if keyword is not None:
                 await self._answer_keyword(owner.org_id, stored.conversation_id, keyword.reply)
                 return stored
             try:
-                if held is not None:  # a new conversation: nothing to read back
-                    await self._start_routing(owner.org_id, owner.number_id, held[0],
-                                              sms.text, held[1])
+                if new is not None:
+                    await self._start_routing(owner.org_id, owner.number_id, new.conversation,
+                                              sms.text, new)
                 else:
                     await self._route(owner.org_id, stored.conversation_id, sms.text)
+            except AlreadyStored:
+                if new is None or new.stored:
+                    raise
+                # Another node stored the same carrier message while this one routed it.
+                return await self._stored_before(owner.org_id, to, customer, key)
             except Exception:
-                # The text is stored; a failed flow or queue must not lose it: put the
+                # The text is accepted; a failed flow or queue must not lose it: put the
                 # conversation in front of people through the number's default queue.
                 log.exception("routing inbound text %s failed; using the default queue",
                               stored.message_id)
+                if new is not None and not new.stored:
+                    new.afresh()
+                    if (dup := await self._write_new(new)) is not None:
+                        return dup
+                    stored = Received(new.message.id, new.conversation.id)
                 await self._to_default_queue(owner.org_id, stored.conversation_id)
             return stored
 
@@ -180,12 +237,9 @@ class InboundService:
         await self._publish(org_id, conversation_id)
 
     async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
-                     key: str) -> tuple[Received, tuple[Conversation, Message] | None]:
-        """Store the text, in a new conversation or the one it continues.
-
-        Returns the new conversation and the message too, when it started one: the caller
-        routes it from memory.
-        """
+                     key: str) -> tuple[Received, _NewThread | None]:
+        """Store the text in the conversation it continues; or, when it starts one, hold
+        the new conversation for the caller to store with what its routing decides."""
         now = self._clock.now_ms()
         context = await self._messages.inbound_context(org_id, to, customer, key)
         if context.duplicate_of is not None:
@@ -195,32 +249,43 @@ class InboundService:
         if head is not None and (head.active or (head.end_ms or 0) >= now - self._window_ms):
             async with self._uow(read_only=True) as uow:
                 conv = await uow.conversations.get(org_id, head.conversation_id)
-        new = conv is None
         if conv is None:
-            conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
-                                 now_ms=now)
+            new = _NewThread.of(org_id, to, customer, sms, key, now)
+            return Received(new.message.id, new.conversation.id), new
         message = inbound_message(
             id=new_id(), org_id=org_id, conversation_id=conv.id,
             participant_id=conv.customer().id, from_address=customer, to_address=to,
             text=sms.text, info=analyse(sms.text), now_ms=now, carrier=sms.carrier,
             inbound_key=key)
         try:
-            if new:
-                await self._messages.append(conversation=conv, participants=[],
-                                            messages=[message], outbox=[])
-            elif not conv.is_active:
+            if not conv.is_active:
                 conv.reopen(now)
                 await self._messages.save_conversations([conv], messages=[message])
             else:
                 await self._messages.append(conversation=None, participants=[],
                                             messages=[message], outbox=[])
         except AlreadyStored:
-            # Another node stored the same carrier message a moment ago.
-            again = await self._messages.inbound_context(org_id, to, customer, key)
-            if again.duplicate_of is None:
-                raise
-            return Received(*again.duplicate_of, duplicate=True), None
-        return Received(message.id, conv.id), ((conv, message) if new else None)
+            return await self._stored_before(org_id, to, customer, key), None
+        return Received(message.id, conv.id), None
+
+    async def _write_new(self, new: _NewThread) -> Received | None:
+        """Store a held new conversation and its text as they are; the earlier copy of the
+        same carrier message if another node stored it first."""
+        try:
+            await self._messages.append(conversation=new.conversation, participants=[],
+                                        messages=[new.message], outbox=[])
+        except AlreadyStored:
+            return await self._stored_before(new.org_id, new.to, new.customer, new.key)
+        new.stored = True
+        return None
+
+    async def _stored_before(self, org_id: str, to: str, customer: str,
+                             key: str) -> Received:
+        again = await self._messages.inbound_context(org_id, to, customer, key)
+        if again.duplicate_of is None:
+            raise AlreadyStored(f"inbound text {key} clashed with a stored row, yet is not "
+                                "stored")
+        return Received(*again.duplicate_of, duplicate=True)
 
     # -- after storing: agent, flow or a new route ------------------------------------------
 
@@ -250,15 +315,18 @@ class InboundService:
         return conv
 
     async def _start_routing(self, org_id: str, number_id: str | None, conv: Conversation,
-                             text: str, message: Message | None = None) -> None:
+                             text: str, new: _NewThread | None = None) -> None:
         """A conversation that is not routed yet: run its number's flow, or queue it.
 
-        `message` is the text that started it when the caller holds the conversation as
-        just stored; otherwise it is read and written through units of work as usual.
+        `new` is the held conversation this text starts, not stored yet: a flow that runs in
+        memory stores it with all it decides; otherwise it is stored first, and read and
+        written through units of work as usual.
         """
         published = None if number_id is None else \
             await self._flows.published_for(org_id, number_id)
         if published is None:
+            if new is not None and (dup := await self._write_new(new)) is not None:
+                raise AlreadyStored(f"inbound text {new.key} was stored as {dup.message_id}")
             await self._to_default_queue(org_id, conv.id)
             return
         now = self._clock.now_ms()
@@ -270,19 +338,24 @@ class InboundService:
             message_text=text, customer_address=conv.customer_address,
             now=datetime.fromtimestamp(now / 1000, tz=UTC),
             participant_data={**customer.attributes, "optedOut": str(opted_out).lower()}))
-        if message is not None and step.run.ended and \
+        if new is not None and step.run.ended and \
                 all(isinstance(e, _IN_MEMORY) for e in step.events):
-            await self._carry_out_held(org_id, conv, message, published.definition, step)
+            await self._carry_out_held(org_id, new, published.definition, step)
             return
-        await self._messages.save_conversations([conv])
+        if new is not None and not new.stored:
+            await self._messages.save_conversations([conv], messages=[new.message])
+            new.stored = True
+        else:
+            await self._messages.save_conversations([conv])
         await self._carry_out(org_id, conv.id, published.flow_id, published.version,
                               published.definition, step)
 
-    async def _carry_out_held(self, org_id: str, conv: Conversation, message: Message,
+    async def _carry_out_held(self, org_id: str, new: _NewThread,
                               definition: FlowDefinition, step: Step) -> None:
-        """A flow run that needs no waiting and no data: everything it does to the new
-        conversation - replies, participant data, the queue and the ACD's offer - is decided
-        in memory and stored in one write, then published."""
+        """A flow run that needs no waiting and no data: the new conversation, its text and
+        everything the flow does to it - replies, participant data, the queue and the ACD's
+        offer - are decided in memory and stored in one write, then published."""
+        conv, message = new.conversation, new.message
         replies: list[Message] = []
         outbox = []
         routing: Routing | None = None
@@ -310,9 +383,9 @@ class InboundService:
                                 definition.name, conv.id, event.action, event.reason)
             conv.leave_flow(self._clock.now_ms())
             await self._messages.save_conversations(
-                [conv], messages=replies, outbox=outbox,
+                [conv], messages=[message, *replies], outbox=outbox,
                 acd=[routing.record] if routing is not None and routing.record else [])
-            stored = True
+            stored = new.stored = True
         finally:
             if routing is not None:
                 await self._acd.settled(org_id, routing, stored=stored)

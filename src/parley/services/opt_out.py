@@ -86,6 +86,9 @@ class OptOutService:
 
     # -- keywords from customers ------------------------------------------------------------
 
+    async def is_keyword(self, org_id: str, text: str) -> bool:
+        return (await self.policy(org_id)).command(text) is not None
+
     async def handle_inbound(self, org_id: str, org_address: str, customer: str,
                              text: str) -> KeywordHandled | None:
         """If the text is a keyword, act on it and say what to reply; else None."""

@@ -529,7 +529,10 @@ class MessageStore(Protocol):
     async def save_conversations(self, conversations: Sequence[Conversation], *,
                                  messages: Sequence[Message] = (),
                                  outbox: Sequence[OutboxEntry] = (),
-                                 acd: Sequence[AcdRecord] = ()) -> None: ...
+                                 acd: Sequence[AcdRecord] = ()) -> None:
+        """Raises AlreadyStored when a message of it is (a carrier's retry of an inbound
+        text stored meanwhile)."""
+        ...
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None: ...
 

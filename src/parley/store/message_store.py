@@ -191,7 +191,10 @@ class SqlMessageStore:
         if acd:
             writes.append(Upsert(t.acd_interactions, [acd_row(r) for r in acd]))
         if writes:
-            await self._committer.commit(writes)
+            try:
+                await self._committer.commit(writes)
+            except IntegrityError as e:
+                raise AlreadyStored(str(e.orig)) from e
         self.forget_conversations({c.id for c in conversations})
 
     async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None:
