@@ -629,6 +629,20 @@ def git_describe() -> str:
         return "unknown"
 
 
+def python_speed() -> float:
+    """Seconds a fixed pure-Python loop takes here (best of 3): these shared machines run
+    up to twice as fast one day as another, so figures from different days are compared
+    through this, not directly."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def machine_facts(store: Store, wrk_exe: str) -> dict[str, str]:
     cpu = "unknown"
     with contextlib.suppress(OSError):
@@ -643,6 +657,7 @@ def machine_facts(store: Store, wrk_exe: str) -> dict[str, str]:
             versions.append(f"{pkg} {importlib.metadata.version(pkg)}")
     return {
         "cores": str(os.cpu_count()),
+        "speed": f"a 10M-step Python loop takes {python_speed():.2f} s",
         "cpu": cpu,
         "kernel": platform.release(),
         "python": platform.python_version(),
@@ -684,7 +699,8 @@ def section(store: Store, results: list[PathResult], args: argparse.Namespace,
     return (
         f"### {store.label}{' over SMPP' if args.smpp else ''}\n\n"
         f"Measured {when} with `{command_line(args)}` (commit {facts['commit']}).\n\n"
-        f"- Machine: {facts['cores']} cores, {facts['cpu']}, Linux {facts['kernel']}; "
+        f"- Machine: {facts['cores']} cores, {facts['cpu']} ({facts['speed']}), Linux "
+        f"{facts['kernel']}; "
         f"Python {facts['python']}; {facts['store']}.\n"
         f"- Load: {facts['wrk']}, `-t{args.threads} -c{args.connections} --latency`, "
         f"bench/post.lua; warm-up {args.warmup:g} s, then {args.runs} runs of "

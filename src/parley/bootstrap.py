@@ -37,6 +37,7 @@ from parley.store.group_commit import GroupCommitter
 from parley.store.inbound_parts import SqlInboundParts
 from parley.store.message_store import SqlMessageStore
 from parley.store.migrate import migrate
+from parley.store.side_reads import SideReader
 from parley.store.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Parley:
     clock: Clock
     db: Database
     committer: GroupCommitter
+    side_reads: SideReader
     bus: InProcessBus
     carriers: CarrierLinks
     carrier_admin: CarrierService
@@ -124,6 +126,7 @@ class Parley:
             await self.committer.stop()
             await self.data_actions.close()
             self.started = False
+        self.side_reads.close()
         await self.db.dispose()
 
 
@@ -139,7 +142,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
 
     committer = GroupCommitter(db)
     bus = InProcessBus()
-    store = SqlMessageStore(db, committer, clock)
+    side_reads = SideReader(db)
+    store = SqlMessageStore(db, committer, side_reads, clock)
     inbound_parts = SqlInboundParts(committer)
     sim = None
     if settings.sim_enabled:
@@ -178,7 +182,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     sender.on_status(status_events.changed)
     receipts.on_status(status_events.changed)
     return Parley(
-        settings=settings, clock=clock, db=db, committer=committer, bus=bus,
+        settings=settings, clock=clock, db=db, committer=committer, side_reads=side_reads,
+        bus=bus,
         carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
         auth=AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds),
         directory=DirectoryService(uow, clock),

@@ -133,4 +133,5 @@ async def second_node(database_url: str, data_dir: Path, clock: ManualClock
         await node.sender.drain(timeout_s=5)
         await node.sender.stop()
         await node.committer.stop()
+        node.side_reads.close()
         await node.db.dispose()

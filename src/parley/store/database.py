@@ -42,10 +42,19 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 
 def sync_sqlite_writer(url: str) -> Engine:
     """A plain sqlite3 engine for the group commit's writer thread (one connection)."""
+    return _sync_sqlite(url, immediate=True)
+
+
+def sync_sqlite_reader(url: str) -> Engine:
+    """A plain sqlite3 engine for one thread of hot-path reads (store/side_reads.py)."""
+    return _sync_sqlite(url, immediate=False)
+
+
+def _sync_sqlite(url: str, *, immediate: bool) -> Engine:
     sync_url = make_url(url).set(drivername="sqlite")
     engine = create_engine(sync_url, poolclass=SingletonThreadPool,
                            connect_args={"timeout": 30, "check_same_thread": False})
-    _tune_sqlite(engine, immediate=True)
+    _tune_sqlite(engine, immediate=immediate)
     return engine
 
 

@@ -174,7 +174,9 @@ def _execute_sqlite(cursor: Any, w: Insert | Upsert | Update,
                     rows: list[dict[str, Any]]) -> None:
     sql, json_cols = _sqlite_plan(w, rows)
     if json_cols:
-        rows = [{**r, **{c: None if r[c] is None else json.dumps(r[c]) for c in json_cols}}
+        # (rows whose JSON values are all None - most participants - need no copy)
+        rows = [r if all(r[c] is None for c in json_cols) else
+                {**r, **{c: None if r[c] is None else json.dumps(r[c]) for c in json_cols}}
                 for r in rows]
     _executemany(cursor, sql, rows)
 

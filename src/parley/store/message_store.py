@@ -49,6 +49,7 @@ from parley.store.repositories import (
     message_row,
     participant_row,
 )
+from parley.store.side_reads import SideReader
 
 SENT_MEMORY = 200_000
 _SENT_RANK = MessageStatus.SENT.rank
@@ -56,10 +57,12 @@ _FAILED_RANK = MessageStatus.FAILED.rank
 
 
 class SqlMessageStore:
-    def __init__(self, db: Database, committer: GroupCommitter, clock: Clock, *,
-                 cache_ttl_ms: int = 2_000, cache_size: int = 100_000) -> None:
+    def __init__(self, db: Database, committer: GroupCommitter, reads: SideReader,
+                 clock: Clock, *, cache_ttl_ms: int = 2_000, cache_size: int = 100_000
+                 ) -> None:
         self._db = db
         self._committer = committer
+        self._reads = reads
         self._clock = clock
         self._ttl_ms = cache_ttl_ms
         self._size = cache_size
@@ -143,9 +146,7 @@ class SqlMessageStore:
 
     async def _contexts(self, asked: list[tuple[str, str, str, str]]
                         ) -> list[InboundContext]:
-        """Read on the writer's connection, in its next batch: one hand-off to the writer
-        thread instead of two round trips through the async driver, and the answer is
-        consistent with every write before it."""
+        """Read beside the writer (store/side_reads.py), not after its next batch."""
         out: list[InboundContext] = []
 
         def lookup(conn: Connection) -> None:
@@ -166,7 +167,7 @@ class SqlMessageStore:
                 out.append(InboundContext(dups.get(key), None if head is None else ThreadHead(
                     head.id, head.state != State.DISCONNECTED.value, head.end_ms)))
 
-        await self._committer.commit([Then(lookup)])
+        await self._reads.read(lookup)
         return out
 
     async def save_conversations(self, conversations: Sequence[Conversation], *,

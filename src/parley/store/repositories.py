@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -34,8 +35,17 @@ from parley.store import tables as t
 # -- row mapping --------------------------------------------------------------------------
 
 
+_getters: dict[tuple[str, ...], Callable[[Any], Any]] = {}
+
+
 def fields_of(obj: Any, *names: str) -> dict[str, Any]:
-    return {n: getattr(obj, n) for n in names}
+    """The named attributes as a row: one attrgetter per column list (every new text makes
+    a handful of rows, so this is on the inbound hot path)."""
+    get = _getters.get(names)
+    if get is None:
+        get = _getters[names] = attrgetter(*names)
+    values = get(obj)
+    return dict(zip(names, values if len(names) > 1 else (values,), strict=True))
 
 
 def org_from_row(r: RowMapping) -> Organization:
