@@ -98,6 +98,7 @@ class Parley:
         await self.acd.start()
         await self.inbound.start()
         await self.conversations.start()
+        await self.notifications.start()
         self._housekeeping = asyncio.create_task(self._tidy(), name="housekeeping")
         self.started = True
 
@@ -116,6 +117,7 @@ class Parley:
     async def stop(self) -> None:
         if self.started:
             await stop_task(self._housekeeping)
+            await self.notifications.stop()
             await self.conversations.stop()
             await self.inbound.stop()
             await self.acd.stop()
@@ -178,6 +180,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         poll_interval_s=settings.outbox_poll_interval_s)
     receipts = DeliveryReceipts(store)
     notifications = NotificationHub(uow, clock, bus)
+    auth = AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds)
+    auth.cache.on_evict(notifications.token_changed)
     status_events = StatusEvents(uow, bus, notifications.has_subscribers)
     sender.on_status(status_events.changed)
     receipts.on_status(status_events.changed)
@@ -185,7 +189,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         settings=settings, clock=clock, db=db, committer=committer, side_reads=side_reads,
         bus=bus,
         carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
-        auth=AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds),
+        auth=auth,
         directory=DirectoryService(uow, clock),
         numbers=NumberService(uow, clock, carriers, directory_cache,
                               default_carrier=settings.default_carrier),

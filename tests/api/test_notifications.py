@@ -35,6 +35,7 @@ from tests.api.test_conversations import (
     send_path,
 )
 from tests.api.test_directory import assert_error, ok
+from tests.api.test_oauth import REDIRECT, assert_token, bearer, code_login, pkce_pair
 from tests.conftest import settings_for
 from tests.orgs import Tenant, make_org
 
@@ -596,3 +597,93 @@ async def test_another_orgs_events_never_reach_a_channel(live: Live, live_org: T
         body = assert_envelope(await next_event(my_ws), presence_topic(me.id))
         assert "forged" not in body
         assert body["presenceDefinition"]["systemPresence"] == "MEAL"
+
+
+# -- a channel lives no longer than its token's right to it -------------------------------------
+
+
+async def assert_ended(ws: ClientConnection, why: str) -> None:
+    """The socket is told why (v2.system.socket_closing) and closed as a policy violation."""
+    body = assert_envelope(await next_event(ws), "v2.system.socket_closing")
+    assert why in body["message"], body
+    with pytest.raises(ConnectionClosed) as closed:
+        await receive(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_revoking_the_token_ends_its_channels(live: Live, live_org: Tenant) -> None:
+    me, other = live_org.agents
+    mine = await open_channel(live, me.headers, [presence_topic(me.id)])
+    theirs = await open_channel(live, other.headers, [presence_topic(other.id)])
+    channel_id = mine.rsplit("/", 1)[1]
+    async with connect(mine) as my_ws, connect(theirs) as their_ws:
+        r = await live.http.delete("/api/v2/tokens/me", headers=me.headers)
+        assert r.status_code == 204
+        await assert_ended(my_ws, "revoked")
+        # Another agent's channel is untouched: it still hears its own events.
+        await go_on_queue(live, other.id, other.headers)
+        assert_envelope(await next_event(their_ws), presence_topic(other.id))
+    with pytest.raises((InvalidStatus, ConnectionClosed)):  # and it cannot be reopened
+        async with connect(mine) as ws:
+            await receive(ws)
+    assert_error(await live.http.get(subs_url(channel_id), headers=other.headers), 404)
+
+
+async def test_a_role_change_ends_the_channels_of_that_users_tokens(
+        live: Live, live_org: Tenant) -> None:
+    supervisor = live_org.agents[0]
+    url = f"/api/v2/users/{supervisor.id}"
+    ok(await live.http.patch(url, headers=live_org.admin_headers,
+                             json={"roles": ["supervisor"]}))
+    watched = live_org.agents[1]
+    uri = await open_channel(live, supervisor.headers, [presence_topic(watched.id)])
+    async with connect(uri) as ws:
+        # Demoted: what the channel was allowed to watch is no longer the user's to see.
+        ok(await live.http.patch(url, headers=live_org.admin_headers,
+                                 json={"roles": ["agent"]}))
+        await assert_ended(ws, "role changed")
+    # A new channel is checked with the new role.
+    channel = await new_channel(live.http, supervisor.headers)
+    answer = ok(await live.http.put(subs_url(channel["id"]), headers=supervisor.headers,
+                                    json=ids([presence_topic(watched.id)]),
+                                    params={"ignoreErrors": "true"}))
+    assert set(topics(answer).values()) == {"Rejected"}
+
+
+async def test_another_nodes_revocation_ends_the_channel_at_the_next_check(
+        live: Live, live_org: Tenant, parley: Parley) -> None:
+    """The session Parley is the other node: it revokes the token; `live` learns it when it
+    re-reads its channels' tokens (every REVALIDATE_S in a server; here, by hand)."""
+    me, other = live_org.agents
+    mine = await open_channel(live, me.headers, [presence_topic(me.id)])
+    theirs = await open_channel(live, other.headers, [presence_topic(other.id)])
+    async with connect(mine) as my_ws, connect(theirs) as their_ws:
+        await parley.auth.revoke(await parley.auth.authenticate(me.token))
+        assert await live.parley.notifications.revalidate() == 1
+        await assert_ended(my_ws, "revoked")
+        await go_on_queue(live, other.id, other.headers)
+        assert_envelope(await next_event(their_ws), presence_topic(other.id))
+
+
+async def test_a_refreshed_token_keeps_its_channels(live: Live, live_org: Tenant) -> None:
+    """A refresh is the same session with a new token: the channel stays, and belongs to the
+    new token from then on (revoking that one ends it)."""
+    me = live_org.agents[0]
+    verifier, challenge = pkce_pair()
+    code = await code_login(live.http, live_org.browser_client_id, me.user.email, me.password,
+                            challenge=challenge)
+    first = assert_token(await live.http.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "client_id": live_org.browser_client_id, "redirect_uri": REDIRECT}), refresh=True)
+    uri = await open_channel(live, bearer(first["access_token"]), [presence_topic(me.id)])
+    async with connect(uri) as ws:
+        second = assert_token(await live.http.post("/oauth/token", data={
+            "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+            "client_id": live_org.browser_client_id}), refresh=True)
+        assert await live.parley.notifications.revalidate() == 0
+        await go_on_queue(live, me.id, bearer(second["access_token"]))
+        assert_envelope(await next_event(ws), presence_topic(me.id))
+        r = await live.http.delete("/api/v2/tokens/me",
+                                   headers=bearer(second["access_token"]))
+        assert r.status_code == 204
+        await assert_ended(ws, "revoked")

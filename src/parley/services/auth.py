@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -65,6 +66,7 @@ class TokenCache:
         self._ttl_ms = ttl_ms
         self._max = max_entries
         self._entries: OrderedDict[str, tuple[int, Principal]] = OrderedDict()
+        self._on_evict: list[Callable[[str, Principal | None], None]] = []
 
     def get(self, token_id: str, now_ms: int) -> Principal | None:
         hit = self._entries.get(token_id)
@@ -82,8 +84,15 @@ class TokenCache:
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
-    def evict(self, token_id: str) -> None:
+    def evict(self, token_id: str, successor: Principal | None = None) -> None:
+        """The token was revoked, replaced by `successor` (a refresh) or its role changed:
+        forget it, and tell who asked."""
         self._entries.pop(token_id, None)
+        for listener in self._on_evict:
+            listener(token_id, successor)
+
+    def on_evict(self, listener: Callable[[str, Principal | None], None]) -> None:
+        self._on_evict.append(listener)
 
 
 class AuthService:
@@ -114,18 +123,24 @@ class AuthService:
         return client
 
     async def _issue(self, *, org_id: str, client: OAuthClient, user: User | None,
-                     grant: GrantType, with_refresh: bool) -> IssuedToken:
+                     grant: GrantType, with_refresh: bool,
+                     replacing: str | None = None) -> IssuedToken:
         now = self._clock.now_ms()
         token = new_token()
         refresh = new_token() if with_refresh else None
+        record = TokenRecord(
+            id=digest(token), org_id=org_id, client_id=client.id,
+            user_id=None if user is None else user.id,
+            role=client.role if user is None else user.role, grant_type=grant,
+            created_ms=now, expires_ms=now + self._ttl_s * 1000,
+            refresh_hash=None if refresh is None else digest(refresh))
         async with self._uow() as uow:
-            await uow.tokens.add(TokenRecord(
-                id=digest(token), org_id=org_id, client_id=client.id,
-                user_id=None if user is None else user.id,
-                role=client.role if user is None else user.role, grant_type=grant,
-                created_ms=now, expires_ms=now + self._ttl_s * 1000,
-                refresh_hash=None if refresh is None else digest(refresh)))
+            await uow.tokens.add(record)
             await uow.commit()
+        if replacing is not None:
+            self.cache.evict(replacing, successor=Principal(
+                org_id=org_id, role=record.role, client_id=client.id, user_id=record.user_id,
+                token_id=record.id, expires_at_ms=record.expires_ms))
         return IssuedToken(access_token=token, expires_in=self._ttl_s, refresh_token=refresh)
 
     async def client_credentials(self, client_id: str | None,
@@ -182,11 +197,12 @@ class AuthService:
             await uow.tokens.delete(old.id)
             user = await uow.users.get(old.org_id, old.user_id)
             await uow.commit()
-        self.cache.evict(old.id)
         if user is None:
+            self.cache.evict(old.id)
             raise OAuthError("invalid_grant", "the user of this token no longer exists")
         return await self._issue(org_id=old.org_id, client=client, user=user,
-                                 grant=GrantType.AUTHORIZATION_CODE, with_refresh=True)
+                                 grant=GrantType.AUTHORIZATION_CODE, with_refresh=True,
+                                 replacing=old.id)
 
     # -- the browser login (GET/POST /oauth/authorize) -------------------------------------
 

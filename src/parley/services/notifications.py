@@ -5,11 +5,20 @@ topic of someone else needs a supervisor's view, a queue topic needs membership 
 or a supervisor's view. Channels live in the memory of the node that holds their websocket
 (as Genesys' streaming service does, clients recreate a channel when a socket drops); events
 reach every node through the event bus.
+
+A channel also lives no longer than its token's right to it: when the token is revoked, its
+role changes or it expires, the channel is ended and its socket told why and closed. This
+node knows of its own revocations at once (the token cache tells it); another node's are
+found every `REVALIDATE_S` by checking that each channel's owner still holds a live token of
+its role - the same bound a revoked token has on another node's REST cache. (By owner, not by
+token: a refresh on another node replaces the token but not the session.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import uuid
 from collections import defaultdict
@@ -20,12 +29,16 @@ from parley.domain.access import Permission, Principal
 from parley.domain.errors import Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.services.ports import Clock, EventBus, UnitOfWorkFactory
+from parley.services.tasks import stop_task
+
+log = logging.getLogger(__name__)
 
 CHANNEL_TTL_MS = 24 * 3600 * 1000
 MAX_CHANNELS_PER_TOKEN = 20
 MAX_TOPICS_PER_CHANNEL = 1000
 QUEUE_LIMIT = 1000
 """Events buffered per channel; a socket that falls this far behind is closed."""
+REVALIDATE_S = 30.0
 
 _USER_TOPIC = re.compile(
     r"^v2\.users\.(?P<id>[0-9a-fA-F-]{36})\."
@@ -71,11 +84,28 @@ class Channel:
     inbox: asyncio.Queue[dict[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT))
     overflowed: bool = False
+    ended: str | None = None
+    """Why the channel may no longer be used (its socket is told and closed)."""
+
+    def end(self, reason: str) -> None:
+        self.ended = reason
+        with contextlib.suppress(asyncio.QueueFull):  # (a full inbox: the pump is busy)
+            self.inbox.put_nowait(closing(reason))
 
 
 def envelope(topic: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"topicName": topic, "version": "2", "eventBody": body,
             "metadata": {"CorrelationId": str(uuid.uuid4())}}
+
+
+def _owner(p: Principal) -> tuple[str | None, str]:
+    """Whose a channel is: (user id or None for a client's own token, client id)."""
+    return (p.user_id, p.client_id)
+
+
+def closing(reason: str) -> dict[str, Any]:
+    """What a socket gets last, as Genesys' streaming service says it is closing one."""
+    return envelope("v2.system.socket_closing", {"message": reason})
 
 
 class NotificationHub:
@@ -84,7 +114,15 @@ class NotificationHub:
         self._clock = clock
         self._channels: dict[str, Channel] = {}
         self._by_topic: dict[str, set[Channel]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
         bus.subscribe(self._deliver)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._revalidate_forever(), name="channel-tokens")
+
+    async def stop(self) -> None:
+        await stop_task(self._task)
+        self._task = None
 
     # -- channels -----------------------------------------------------------------------------
 
@@ -117,11 +155,56 @@ class NotificationHub:
             raise Forbidden("this channel belongs to another token")
         return channel
 
-    def close(self, channel_id: str) -> None:
+    def close(self, channel_id: str, reason: str | None = None) -> None:
+        """Forget a channel; with a reason, also end its socket (tell it why, close it)."""
         channel = self._channels.pop(channel_id, None)
         if channel is not None:
             for topic in channel.topics:
                 self._by_topic[topic].discard(channel)
+            if reason is not None:
+                channel.end(reason)
+
+    # -- the token behind each channel ---------------------------------------------------------
+
+    def token_changed(self, token_id: str, successor: Principal | None) -> None:
+        """This node revoked the token, refreshed it into `successor`, or changed its role.
+        A refresh keeps the channels (the same user, the same role, a new token); anything
+        else ends them now."""
+        for c in [c for c in self._channels.values() if c.principal.token_id == token_id]:
+            if successor is not None and successor.role is c.principal.role and \
+                    successor.user_id == c.principal.user_id:
+                c.principal = successor
+            else:
+                self.close(c.id, "the token of this channel was revoked or its role changed; "
+                           "create a new channel with a valid token")
+
+    async def revalidate(self) -> int:
+        """End the channels whose owner - the user (or client) of their token, on that
+        client app - no longer holds a live token of the same role: revoked, expired or
+        changed on another node. (A refresh there leaves the owner a live token, so the
+        channel stays.) Returns how many ended."""
+        owners = {_owner(c.principal) for c in self._channels.values()}
+        if not owners:
+            return 0
+        now = self._clock.now_ms()
+        async with self._uow(read_only=True) as uow:
+            live = await uow.tokens.live_owners(sorted(owners, key=str), now)
+        ended = 0
+        for c in list(self._channels.values()):
+            if (*_owner(c.principal), c.principal.role) not in live:
+                self.close(c.id, "the token of this channel was revoked, expired or changed; "
+                           "create a new channel with a valid token")
+                ended += 1
+        return ended
+
+    async def _revalidate_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REVALIDATE_S)
+            try:
+                await self.revalidate()
+            except Exception:
+                log.exception("checking the tokens of notification channels failed; will try "
+                              "again")
 
     def purge_expired(self) -> int:
         now = self._clock.now_ms()

@@ -326,6 +326,17 @@ class Tokens(Repo):
         res = await self.conn.execute(delete(t.tokens).where(t.tokens.c.id == token_id))
         return bool(res.rowcount)
 
+    async def live_owners(self, owners: Sequence[tuple[str | None, str]], now_ms: int
+                          ) -> set[tuple[str | None, str, Role]]:
+        c = t.tokens.c
+        users = {u for u, _ in owners if u is not None}
+        clients = {cl for u, cl in owners if u is None}
+        rows = await self.conn.execute(
+            select(c.user_id, c.client_id, c.role).distinct()
+            .where(c.expires_ms > now_ms,
+                   c.user_id.in_(users) | (c.user_id.is_(None) & c.client_id.in_(clients))))
+        return {(r.user_id, r.client_id, Role(r.role)) for r in rows}
+
     async def purge_expired(self, now_ms: int, refresh_until_ms: int) -> int:
         """Drop expired tokens (those with a refresh token once it too is past use) and
         expired authorization codes."""

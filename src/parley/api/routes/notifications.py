@@ -13,7 +13,13 @@ from parley.api.models.common import Model
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.bootstrap import Parley
-from parley.services.notifications import SUPPORTED_TOPICS, Channel, TopicResult, envelope
+from parley.services.notifications import (
+    SUPPORTED_TOPICS,
+    Channel,
+    TopicResult,
+    closing,
+    envelope,
+)
 
 router = genesys_router(tags=["Notifications"])
 
@@ -152,6 +158,11 @@ async def channel_socket(websocket: WebSocket, channelId: str) -> None:
                 message = await asyncio.wait_for(channel.inbox.get(), timeout=heartbeat)
             except TimeoutError:
                 message = envelope("channel.metadata", {"message": "WebSocket Heartbeat"})
+            if channel.ended is not None:  # its token was revoked, expired or changed
+                await websocket.send_text(json.dumps(closing(channel.ended)))
+                await websocket.close(code=1008, reason="the channel's token is no longer "
+                                      "valid")
+                return
             if channel.overflowed:
                 await websocket.send_text(json.dumps(envelope("v2.system.socket_closing", {
                     "message": "the client fell too far behind; reconnect"})))
