@@ -416,6 +416,10 @@ async def test_mandatory_wrapup_is_after_call_work(http: httpx.AsyncClient,
     assert left["messages"][0]["state"] == "disconnected"
     assert await status_of(http, ada) == "INTERACTING"  # capacity held
     assert await offered(http, org, b) == []
+    # Her list of conversations still holds it until she wraps up (a desktop reloaded now
+    # asks her again); the customer she was never connected to is not in it.
+    mine = ok(await http.get(MESSAGES, headers=ada.headers))["entities"]
+    assert [c["id"] for c in mine] == [a]
 
     communication = me["messages"][0]["id"]
     resp = await http.post(f"{MESSAGES}/{a}/participants/{me['id']}/communications/"
@@ -427,6 +431,8 @@ async def test_mandatory_wrapup_is_after_call_work(http: httpx.AsyncClient,
     [left] = [p for p in conv["participants"] if p["id"] == me["id"]]
     assert left["wrapupRequired"] is False and left["wrapup"]["code"] == code["id"]
     assert await offered(http, org, b) == [ada.id]
+    assert a not in [c["id"] for c in ok(await http.get(MESSAGES, headers=ada.headers))[
+        "entities"]]
 
 
 async def test_agent_state_bad_input(http: httpx.AsyncClient, org: Tenant) -> None:

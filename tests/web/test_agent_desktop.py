@@ -276,9 +276,14 @@ def test_mandatory_wrapup_keeps_the_agent_in_after_call_work_until_a_code(
         party = agent_party(admin, conversation_id, ada["id"])
         assert party["endTime"] and party["wrapupRequired"] is True
 
-        # It cannot be dismissed, nor finished without a code.
+        # It cannot be dismissed - not even by reloading the page - nor finished without a
+        # code.
         agent.keyboard.press("Escape")
         expect(dialog).to_be_visible()
+        agent.reload()
+        expect(dialog.locator("#wrapup-title")).to_have_text("After-call work")
+        expect(dialog.locator("#wrapup-code option")).to_have_text(
+            ["Choose a wrap-up code\u2026", f"Refund {tag}"])
         dialog.locator("#wrapup-submit").click()
         expect(dialog.locator("#wrapup-problem")).to_contain_text("Choose a wrap-up code")
         dialog.locator("#wrapup-code").select_option(refund["id"])

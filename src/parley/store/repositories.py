@@ -578,12 +578,16 @@ class Conversations(Repo):
         return None if r is None else await self.get(org_id, r["id"])
 
     async def active_for_user(self, org_id: str, user_id: str) -> list[Conversation]:
+        """The user's conversations still in progress: ones they are on, and ones they left
+        but must still wrap up (after-call work, which a desktop shows again after a reload)."""
         p, c = t.participants.c, t.conversations.c
         rows = await self._all(
             select(c.id).select_from(t.conversations.join(
                 t.participants, t.participants.c.conversation_id == c.id))
             .where(c.org_id == org_id, p.user_id == user_id,
-                   p.state != State.DISCONNECTED.value, c.state != State.DISCONNECTED.value)
+                   ((p.state != State.DISCONNECTED.value)
+                    & (c.state != State.DISCONNECTED.value))
+                   | (p.wrapup_required.is_(True) & p.end_ms.is_not(None)))
             .distinct())
         convs = [await self.get(org_id, r["id"]) for r in rows]
         return sorted((cv for cv in convs if cv is not None), key=lambda cv: cv.start_ms)

@@ -120,6 +120,7 @@ async function loadConversations() {
   const data = await api("/api/v2/conversations/messages");
   const seen = new Set();
   for (const view of data.entities) {
+    noteAfterCallWork(view); // after-call work left before a reload comes back
     const mine = myParty(view);
     if (!mine) continue;
     seen.add(view.id);
