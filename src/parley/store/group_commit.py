@@ -21,17 +21,16 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Table, and_, bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Update as UpdateStatement
 
-from parley.store.database import Database, sync_sqlite_writer
+from parley.store.database import Database, SqliteThread
 from parley.store.tables import metadata
 
 log = logging.getLogger(__name__)
@@ -241,11 +240,8 @@ class GroupCommitter:
     def __init__(self, db: Database, *, max_batch: int = 512) -> None:
         self._db = db
         self._max_batch = max_batch
-        self._thread: ThreadPoolExecutor | None = None
-        self._sync_engine: Engine | None = None
-        if db.is_sqlite:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-            self._sync_engine = sync_sqlite_writer(db.url)
+        self._thread = SqliteThread(db.url, name="sqlite-writer", immediate=True) \
+            if db.is_sqlite else None
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -264,11 +260,8 @@ class GroupCommitter:
             await self._task
             self._task = None
         if self._thread is not None:
-            self._thread.shutdown(wait=True)
+            self._thread.close()
             self._thread = None
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
-            self._sync_engine = None
 
     async def commit(self, writes: Sequence[Write]) -> None:
         """Return once `writes` are durable; raise what the database raised for them."""
@@ -294,17 +287,11 @@ class GroupCommitter:
             if self._closing:
                 return
 
-    def _write_sqlite(self, writes: list[Write]) -> None:
-        assert self._sync_engine is not None
-        with self._sync_engine.begin() as conn:
-            apply_writes(conn, writes)
-
     async def _flush(self, batch: list[_Pending]) -> None:
         writes = [w for p in batch for w in p.writes]
         try:
             if self._thread is not None:
-                await asyncio.get_running_loop().run_in_executor(
-                    self._thread, self._write_sqlite, writes)
+                await self._thread.run(lambda conn: apply_writes(conn, writes))
             else:
                 async with self._db.writer.begin() as conn:
                     await conn.run_sync(apply_writes, writes)

@@ -14,14 +14,12 @@ node that matters to a lookup is ever in flight while that lookup runs.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from parley.store.database import Database, sync_sqlite_reader
+from parley.store.database import Database, SqliteThread
 
 T = TypeVar("T")
 
@@ -29,8 +27,7 @@ T = TypeVar("T")
 class SideReader:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._thread: ThreadPoolExecutor | None = None
-        self._sync_engine: Engine | None = None
+        self._thread: SqliteThread | None = None
 
     async def read(self, step: Callable[[Connection], T]) -> T:
         """`step` on a connection in a read transaction of its own."""
@@ -38,19 +35,10 @@ class SideReader:
             async with self._db.reader.connect() as conn:
                 return await conn.run_sync(step)
         if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
-            self._sync_engine = sync_sqlite_reader(self._db.url)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, step)
-
-    def _run(self, step: Callable[[Connection], T]) -> T:
-        assert self._sync_engine is not None
-        with self._sync_engine.connect() as conn, conn.begin():
-            return step(conn)
+            self._thread = SqliteThread(self._db.url, name="sqlite-reader", immediate=False)
+        return await self._thread.run(step)
 
     def close(self) -> None:
         if self._thread is not None:
-            self._thread.shutdown(wait=True)
+            self._thread.close()
             self._thread = None
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
-            self._sync_engine = None
