@@ -69,6 +69,7 @@ from aiosmpplib.state import (
     SAR_TOTAL_SEGMENTS,
 )
 
+from parley.carriers.gsm7 import CODECS as GSM7_CODECS
 from parley.domain.carriers import LinkState
 from parley.services.ports import BindStatus, Clock
 
@@ -538,7 +539,7 @@ class Session(ESME):
             # A receipt's text is ASCII: read it with the C codec, not the library's
             # character-by-character GSM decoder (the costliest step of a receipt).
             coding = "latin_1" if is_receipt(pdu) else self.default_encoding
-            message = DeliverSm.from_pdu(pdu, header, coding)
+            message = DeliverSm.from_pdu(pdu, header, coding, GSM7_CODECS)
         except (ValueError, LookupError, UnicodeDecodeError):
             log.warning("SMPP '%s': unreadable deliver_sm %s", self._label, pdu.hex())
             await self._respond(seq, SmppCommandStatus.ESME_RINVMSGLEN)
