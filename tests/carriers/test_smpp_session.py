@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 import pytest
 import trustme
@@ -184,44 +186,61 @@ async def test_tls_checks_the_certificate_unless_told_not_to(
         await disable(link)
 
 
+@dataclass
+class SilentSmsc:
+    port: int
+    submits: list[SubmitSm] = field(default_factory=list)
+    """every submit_sm it received, decoded by the library"""
+
+
 @pytest.fixture
-async def silent_smsc() -> AsyncIterator[int]:
+async def silent_smsc() -> AsyncIterator[SilentSmsc]:
     """An SMSC that accepts the bind and then never answers a submit_sm: the stuck link
     gateways are known for (peers.md §8). Built on the library's own PDU codec."""
     from struct import unpack
 
     from aiosmpplib import BindTransceiverResp, EnquireLinkResp
 
+    smsc = SilentSmsc(0)
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readexactly(16)
                 length, command, _, seq = unpack("!IIII", head)
-                await reader.readexactly(length - 16)
+                body = await reader.readexactly(length - 16)
                 if command == 0x09:  # bind_transceiver
                     writer.write(BindTransceiverResp(seq, system_id="SILENT").pdu())
                 elif command == 0x15:  # enquire_link: the link itself looks alive
                     writer.write(EnquireLinkResp(seq).pdu())
+                elif command == 0x04:  # submit_sm: kept, never answered
+                    header = PduHeader(pdu_length=length, smpp_command=SmppCommand.SUBMIT_SM,
+                                       command_status=SmppCommandStatus.ESME_ROK,
+                                       sequence_num=seq)
+                    pdu = SubmitSm.from_pdu(head + body, header, "gsm0338")
+                    assert isinstance(pdu, SubmitSm)
+                    smsc.submits.append(pdu)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    smsc.port = server.sockets[0].getsockname()[1]
     try:
-        yield server.sockets[0].getsockname()[1]
+        yield smsc
     finally:
         server.close()
 
 
 async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
-        silent_smsc: int) -> None:
+        silent_smsc: SilentSmsc) -> None:
     from parley.carriers.smpp import SmppCarrier
     from parley.domain.carriers import CarrierConnection, CarrierKind, check_settings
     from parley.services.ports import CarrierError, OutboundSms, SystemClock
     from parley.store.inbound_parts import SqlInboundParts
 
     settings = check_settings(CarrierKind.SMPP, {
-        "host": "127.0.0.1", "port": silent_smsc, "systemId": "x", "window": 1,
+        "host": "127.0.0.1", "port": silent_smsc.port, "systemId": "x", "window": 1,
         "responseTimeoutSeconds": 1})
     conn = CarrierConnection(id="silent", org_id="o", name="Silent", kind=CarrierKind.SMPP,
                              settings=settings, secrets={"password": "x"})
@@ -244,5 +263,14 @@ async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
         assert not failed.value.permanent, "the outbox retries it later"
         assert carrier.counters["timeouts"] >= 1
         assert carrier.status().binds[0].in_flight == 0, "the window slot is free again"
+
+        # The validity the sender gives a text goes with its submit_sm, relative to now.
+        two_hours = SystemClock().now_ms() + 2 * 3600 * 1000
+        with pytest.raises(CarrierError):
+            await carrier.submit(replace(sms, message_id="m2", valid_until_ms=two_hours))
+        assert [s.validity_period for s in silent_smsc.submits[:1]] == [None]
+        given = silent_smsc.submits[-1].validity_period
+        assert isinstance(given, timedelta)
+        assert timedelta(hours=2) - timedelta(minutes=1) <= given <= timedelta(hours=2)
     finally:
         await carrier.stop()

@@ -25,7 +25,7 @@ import logging
 import random
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import phonenumbers
 from aiosmpplib import NPI, TON, BindMode, DeliverSm, OptionalParam, PhoneNumber, SubmitSm
@@ -208,10 +208,15 @@ class SmppCarrier:
         source = PhoneNumber(sms.from_address.lstrip("+"), *self._source_plan)
         dest = PhoneNumber(sms.to_address.lstrip("+"), *self._destination_plan)
 
+        validity = None if sms.valid_until_ms is None else timedelta(seconds=max(
+            60, (sms.valid_until_ms - self._clock.now_ms()) // 1000))
+
         def submit_sm(log_id: str, **kw: object) -> SubmitSm:
+            # validity_period, relative: the SMSC stops trying when Parley would (absolute
+            # times would need the SMSC's clock and time zone to agree with ours).
             pdu: SubmitSm = SubmitSm(log_id=log_id, source=source, destination=dest,
                                      encoding=coding, registered_delivery=self._registered,
-                                     **kw)
+                                     validity_period=validity, **kw)
             return pdu
 
         if sms.segment_count <= 1:  # measured when the text was accepted

@@ -54,6 +54,9 @@ class OutboundSms:
     carrier: str
     """The id of the carrier connection that serves `from_address`."""
     attempts: int = 0
+    valid_until_ms: int | None = None
+    """When the text stops being worth delivering (the outbox's validity period, set by the
+    sender): a carrier that can say so passes it on (SMPP validity_period)."""
 
 
 @dataclass(frozen=True, slots=True)

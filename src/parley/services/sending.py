@@ -21,6 +21,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from parley.domain.messages import Message
 from parley.domain.pacing import Pace
@@ -232,7 +233,8 @@ class OutboxSender:
             if carrier is None:
                 raise CarrierError(f"carrier connection '{sms.carrier}' is not running on "
                                    "this server")
-            ids = await carrier.submit(sms)
+            ids = await carrier.submit(
+                replace(sms, valid_until_ms=sms.created_ms + self._validity_ms))
         except CarrierError as e:
             now = self._clock.now_ms()
             retry_at = now + backoff_ms(attempts)
