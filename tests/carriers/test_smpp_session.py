@@ -31,10 +31,10 @@ from parley.carriers.smpp import _receipt_fields
 from parley.carriers.smpp_session import _WindowBroker, concatenation_of, is_receipt
 from parley.domain.carriers import LinkState
 from parley.domain.messages import MessageStatus
-from tests.carriers.conftest import connect, disable
+from tests.carriers.conftest import connect, disable, free_number
 from tests.carriers.smsc import Smsc
 from tests.carriers.test_smpp import send
-from tests.orgs import Tenant
+from tests.orgs import Tenant, random_customer
 from tests.services.probes import wait_for_status
 
 
@@ -274,3 +274,34 @@ async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
         assert timedelta(hours=2) - timedelta(minutes=1) <= given <= timedelta(hours=2)
     finally:
         await carrier.stop()
+
+
+async def test_the_outbox_gives_each_submit_what_is_left_of_the_texts_validity(
+        parley: Parley, org: Tenant, silent_smsc: SilentSmsc) -> None:
+    """Through the real sender: a text accepted now carries about 10 h (the outbox's validity
+    period) in its submit_sm."""
+    number = await free_number(parley)
+    view = await parley.carrier_admin.create(
+        org.principal(), name=f"Silent {silent_smsc.port}", kind="smpp",
+        settings={"host": "127.0.0.1", "port": silent_smsc.port, "systemId": "x",
+                  "responseTimeoutSeconds": 1},
+        secrets={"password": "x"}, numbers=[{"phoneNumber": number, "phoneNumberType": "local"}])
+    try:
+        await parley.numbers.provision(org.principal(), phone_number=number,
+                                       phone_number_type="local", country_code="US",
+                                       integration_id=view.connection.id)
+        await parley.conversations.send_agentless(
+            org.principal(), from_address=number, to_address=random_customer(),
+            messenger_type="sms", text="valid for a while")
+        for _ in range(500):
+            if silent_smsc.submits:
+                break
+            await asyncio.sleep(0.02)
+        [first, *_] = silent_smsc.submits
+        assert first.short_message == "valid for a while"
+        assert isinstance(first.validity_period, timedelta)
+        assert timedelta(hours=10) - timedelta(minutes=1) <= first.validity_period \
+            <= timedelta(hours=10)
+    finally:
+        await parley.carrier_admin.change(org.principal(), view.connection.id,
+                                          changes={"enabled": False})
