@@ -81,6 +81,15 @@ class Received:
     duplicate: bool = False
 
 
+def _text_in(conv: Conversation, sms: InboundSms, key: str, now_ms: int) -> Message:
+    """The customer's text as a message of `conv` (new or continued)."""
+    return inbound_message(
+        id=new_id(), org_id=conv.org_id, conversation_id=conv.id,
+        participant_id=conv.customer().id, from_address=conv.customer_address,
+        to_address=conv.org_address, text=sms.text, info=analyse(sms.text), now_ms=now_ms,
+        carrier=sms.carrier, inbound_key=key)
+
+
 @dataclass(slots=True)
 class _NewThread:
     """A text that starts a conversation, held in memory until its first write.
@@ -111,12 +120,7 @@ class _NewThread:
                now_ms: int) -> tuple[Conversation, Message]:
         conv = start_inbound(org_id=org_id, org_address=to, customer_address=customer,
                              now_ms=now_ms)
-        message = inbound_message(
-            id=new_id(), org_id=org_id, conversation_id=conv.id,
-            participant_id=conv.customer().id, from_address=customer, to_address=to,
-            text=sms.text, info=analyse(sms.text), now_ms=now_ms, carrier=sms.carrier,
-            inbound_key=key)
-        return conv, message
+        return conv, _text_in(conv, sms, key, now_ms)
 
     def afresh(self) -> None:
         """A routing that failed before its write leaves the conversation half-decided:
@@ -252,11 +256,7 @@ class InboundService:
         if conv is None:
             new = _NewThread.of(org_id, to, customer, sms, key, now)
             return Received(new.message.id, new.conversation.id), new
-        message = inbound_message(
-            id=new_id(), org_id=org_id, conversation_id=conv.id,
-            participant_id=conv.customer().id, from_address=customer, to_address=to,
-            text=sms.text, info=analyse(sms.text), now_ms=now, carrier=sms.carrier,
-            inbound_key=key)
+        message = _text_in(conv, sms, key, now)
         try:
             if not conv.is_active:
                 conv.reopen(now)
@@ -342,11 +342,10 @@ class InboundService:
                 all(isinstance(e, _IN_MEMORY) for e in step.events):
             await self._carry_out_held(org_id, new, published.definition, step)
             return
-        if new is not None and not new.stored:
-            await self._messages.save_conversations([conv], messages=[new.message])
+        await self._messages.save_conversations(
+            [conv], messages=[] if new is None else [new.message])
+        if new is not None:
             new.stored = True
-        else:
-            await self._messages.save_conversations([conv])
         await self._carry_out(org_id, conv.id, published.flow_id, published.version,
                               published.definition, step)
 
