@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count
+from typing import TypeVar
 
 from parley.domain.acd.decisions import (
     AgentView,
@@ -73,6 +74,9 @@ AgentKey = tuple[int, int, str]
 WaitKey = tuple[int, int, int, str]
 # Alerting offer, and a queue's age index: (time, arrival order, interaction id).
 TimeKey = tuple[int, int, str]
+# A family of heaps filed by key (a skill set, a profile): the key, and the heaps' entries.
+K = TypeVar("K")
+E = TypeVar("E", bound=tuple[object, ...])
 
 # How many available agents an ALL-skills pick looks at, longest idle first, before it
 # checks per skill profile instead (exact either way; this only bounds the cost).
@@ -155,7 +159,12 @@ class _Interaction:
 
 @dataclass(slots=True, eq=False)
 class _Queue:
-    """Everything routing needs about one queue; nothing here refers to another queue."""
+    """Everything routing needs about one queue; nothing here refers to another queue.
+
+    Its indexes are changed only through its methods, which keep them in step: an item is in
+    both or neither of the heaps that index it, and a bucket or group that empties is dropped,
+    so routing loops over only the skill sets waiting and the profiles available.
+    """
 
     id: str
     evaluation: SkillEvaluationMethod
@@ -169,6 +178,33 @@ class _Queue:
     by_age: LazyHeap[TimeKey] = field(default_factory=LazyHeap)
     alerting: set[str] = field(default_factory=set)
     connected: set[str] = field(default_factory=set)
+
+    def add_waiting(self, x: _Interaction) -> None:
+        """File a waiting interaction under its required skill set and its age."""
+        _push_keyed(self.buckets, x.skills, x.wait_key())
+        self.by_age.push((x.enqueued_ms, x.order, x.id))
+
+    def discard_waiting(self, x: _Interaction) -> None:
+        """Take an interaction out of the waiting indexes (a no-op if it is not in them)."""
+        _discard_keyed(self.buckets, x.skills, x.id)
+        self.by_age.discard(x.id)
+
+
+def _push_keyed(heaps: dict[K, LazyHeap[E]], key: K, entry: E) -> None:
+    """Push into the heap filed under `key`, creating it if there is none yet."""
+    heap = heaps.get(key)
+    if heap is None:
+        heap = heaps[key] = LazyHeap()
+    heap.push(entry)
+
+
+def _discard_keyed(heaps: dict[K, LazyHeap[E]], key: K, item_id: str) -> None:
+    """Discard from the heap filed under `key`, dropping the heap if that empties it."""
+    heap = heaps.get(key)
+    if heap is not None:
+        heap.discard(item_id)
+        if not heap:
+            del heaps[key]
 
 
 class Acd:
@@ -782,22 +818,12 @@ class Acd:
 
     def _wait(self, q: _Queue, x: _Interaction) -> None:
         x.state, x.agent_id, x.deadline_ms = _WAITING, None, None
-        bucket = q.buckets.get(x.skills)
-        if bucket is None:
-            bucket = q.buckets[x.skills] = LazyHeap()
-        bucket.push(x.wait_key())
-        q.by_age.push((x.enqueued_ms, x.order, x.id))
+        q.add_waiting(x)
 
     def _unwait(self, x: _Interaction) -> None:
         q = self._queues.get(x.queue_id)
-        if q is None:
-            return
-        bucket = q.buckets.get(x.skills)
-        if bucket is not None:
-            bucket.discard(x.id)
-            if not bucket:
-                del q.buckets[x.skills]
-        q.by_age.discard(x.id)
+        if q is not None:
+            q.discard_waiting(x)
 
     def _release(self, x: _Interaction, agent: _Agent) -> None:
         """Take an alerting or connected interaction off its agent (status not updated)."""
