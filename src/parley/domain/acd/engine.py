@@ -189,6 +189,18 @@ class _Queue:
         _discard_keyed(self.buckets, x.skills, x.id)
         self.by_age.discard(x.id)
 
+    def add_available(self, key: AgentKey, profile: _Profile) -> None:
+        """File (or re-key) an available agent, under its skill profile."""
+        self.available.push(key)
+        _push_keyed(self.groups, profile, key)
+
+    def discard_available(self, agent_id: str, profile: _Profile | None) -> None:
+        """Take an agent out of the available indexes, and out of `profile`'s group if given
+        (a no-op where it is not in them)."""
+        self.available.discard(agent_id)
+        if profile is not None:
+            _discard_keyed(self.groups, profile, agent_id)
+
 
 def _push_keyed(heaps: dict[K, LazyHeap[E]], key: K, entry: E) -> None:
     """Push into the heap filed under `key`, creating it if there is none yet."""
@@ -914,39 +926,21 @@ class Acd:
 
     def _file(self, q: _Queue, agent: _Agent, key: AgentKey | None) -> None:
         old = agent.indexed_profile
-        if old is not None and (key is None or old is not agent.profile):
-            group = q.groups.get(old)
-            if group is not None:
-                group.discard(agent.id)
-                if not group:
-                    del q.groups[old]
         if key is None:
-            q.available.discard(agent.id)
+            q.discard_available(agent.id, old)
             return
-        q.available.push(key)
-        group = q.groups.get(agent.profile)
-        if group is None:
-            group = q.groups[agent.profile] = LazyHeap()
-        group.push(key)
+        if old is not None and old is not agent.profile:  # its skills changed (rare)
+            q.discard_available(agent.id, old)
+        q.add_available(key, agent.profile)
 
     def _join(self, q: _Queue, agent: _Agent) -> None:
         agent.joined.add(q.id)
         if agent.key is not None:
-            q.available.push(agent.key)
-            group = q.groups.get(agent.profile)
-            if group is None:
-                group = q.groups[agent.profile] = LazyHeap()
-            group.push(agent.key)
+            q.add_available(agent.key, agent.profile)
 
     def _unjoin_index(self, q: _Queue, agent: _Agent) -> None:
         agent.joined.discard(q.id)
-        q.available.discard(agent.id)
-        if agent.indexed_profile is not None:
-            group = q.groups.get(agent.indexed_profile)
-            if group is not None:
-                group.discard(agent.id)
-                if not group:
-                    del q.groups[agent.indexed_profile]
+        q.discard_available(agent.id, agent.indexed_profile)
 
     def _unindex(self, agent: _Agent) -> None:
         for queue_id in list(agent.joined):
