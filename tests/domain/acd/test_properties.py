@@ -14,7 +14,10 @@ decisions it returned:
 - work-conserving: no waiting conversation has an available, eligible agent;
 - order: an agent offered a conversation had no better waiting one it was eligible for;
 - an arrival goes to the agent a brute-force scan of every agent would choose;
-- `next_deadline` and the queue views agree with the interactions.
+- `next_deadline` and the queue views agree with the interactions;
+- (white box) each queue's heaps hold exactly its waiting conversations and its available
+  joined members, filed by skill set and by profile, and no empty bucket or group is kept
+  (the engine's cost rests on it: routing loops over the buckets and groups).
 """
 
 from __future__ import annotations
@@ -427,6 +430,25 @@ class AcdMachine(RuleBasedStateMachine):
             assert view.oldest_waiting_since_ms == (min(waiting) if waiting else None)
             assert sum(view.agents.values()) == view.joined
 
+    @invariant()
+    def queue_indexes_hold_exactly_what_routing_needs(self) -> None:
+        acd = self.acd
+        free = [v for v in (acd.agent(a) for a in acd.agent_ids()) if is_available(v)]
+        for q in acd.queue_ids():
+            index = acd._queues[q]
+            waiting = {x: acd.interaction(x).skills for x in acd.waiting(q)}
+            assert set(index.by_age.ids()) == set(waiting)
+            assert {skills: set(bucket.ids()) for skills, bucket in index.buckets.items()} == {
+                skills: {x for x, needs in waiting.items() if needs == skills}
+                for skills in waiting.values()}
+            available = [v for v in free if q in v.joined_queues]
+            assert set(index.available.ids()) == {v.id for v in available}
+            groups = {frozenset(profile.skills.items()): set(group.ids())
+                      for profile, group in index.groups.items()}
+            assert len(groups) == len(index.groups)
+            assert groups == {frozenset(v.skills.items()): {w.id for w in available
+                                                            if w.skills == v.skills}
+                              for v in available}
 
 def snapshot(acd: Acd) -> tuple[object, ...]:
     return ([acd.queue(q) for q in acd.queue_ids()],

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count
+from typing import TypeVar
 
 from parley.domain.acd.decisions import (
     AgentView,
@@ -73,6 +74,9 @@ AgentKey = tuple[int, int, str]
 WaitKey = tuple[int, int, int, str]
 # Alerting offer, and a queue's age index: (time, arrival order, interaction id).
 TimeKey = tuple[int, int, str]
+# A family of heaps filed by key (a skill set, a profile): the key, and the heaps' entries.
+K = TypeVar("K")
+E = TypeVar("E", bound=tuple[object, ...])
 
 # How many available agents an ALL-skills pick looks at, longest idle first, before it
 # checks per skill profile instead (exact either way; this only bounds the cost).
@@ -155,7 +159,12 @@ class _Interaction:
 
 @dataclass(slots=True, eq=False)
 class _Queue:
-    """Everything routing needs about one queue; nothing here refers to another queue."""
+    """Everything routing needs about one queue; nothing here refers to another queue.
+
+    Its indexes are changed only through its methods, which keep them in step: an item is in
+    both or neither of the heaps that index it, and a bucket or group that empties is dropped,
+    so routing loops over only the skill sets waiting and the profiles available.
+    """
 
     id: str
     evaluation: SkillEvaluationMethod
@@ -169,6 +178,45 @@ class _Queue:
     by_age: LazyHeap[TimeKey] = field(default_factory=LazyHeap)
     alerting: set[str] = field(default_factory=set)
     connected: set[str] = field(default_factory=set)
+
+    def add_waiting(self, x: _Interaction) -> None:
+        """File a waiting interaction under its required skill set and its age."""
+        _push_keyed(self.buckets, x.skills, x.wait_key())
+        self.by_age.push((x.enqueued_ms, x.order, x.id))
+
+    def discard_waiting(self, x: _Interaction) -> None:
+        """Take an interaction out of the waiting indexes (a no-op if it is not in them)."""
+        _discard_keyed(self.buckets, x.skills, x.id)
+        self.by_age.discard(x.id)
+
+    def add_available(self, key: AgentKey, profile: _Profile) -> None:
+        """File (or re-key) an available agent, under its skill profile."""
+        self.available.push(key)
+        _push_keyed(self.groups, profile, key)
+
+    def discard_available(self, agent_id: str, profile: _Profile | None) -> None:
+        """Take an agent out of the available indexes, and out of `profile`'s group if given
+        (a no-op where it is not in them)."""
+        self.available.discard(agent_id)
+        if profile is not None:
+            _discard_keyed(self.groups, profile, agent_id)
+
+
+def _push_keyed(heaps: dict[K, LazyHeap[E]], key: K, entry: E) -> None:
+    """Push into the heap filed under `key`, creating it if there is none yet."""
+    heap = heaps.get(key)
+    if heap is None:
+        heap = heaps[key] = LazyHeap()
+    heap.push(entry)
+
+
+def _discard_keyed(heaps: dict[K, LazyHeap[E]], key: K, item_id: str) -> None:
+    """Discard from the heap filed under `key`, dropping the heap if that empties it."""
+    heap = heaps.get(key)
+    if heap is not None:
+        heap.discard(item_id)
+        if not heap:
+            del heaps[key]
 
 
 class Acd:
@@ -782,22 +830,12 @@ class Acd:
 
     def _wait(self, q: _Queue, x: _Interaction) -> None:
         x.state, x.agent_id, x.deadline_ms = _WAITING, None, None
-        bucket = q.buckets.get(x.skills)
-        if bucket is None:
-            bucket = q.buckets[x.skills] = LazyHeap()
-        bucket.push(x.wait_key())
-        q.by_age.push((x.enqueued_ms, x.order, x.id))
+        q.add_waiting(x)
 
     def _unwait(self, x: _Interaction) -> None:
         q = self._queues.get(x.queue_id)
-        if q is None:
-            return
-        bucket = q.buckets.get(x.skills)
-        if bucket is not None:
-            bucket.discard(x.id)
-            if not bucket:
-                del q.buckets[x.skills]
-        q.by_age.discard(x.id)
+        if q is not None:
+            q.discard_waiting(x)
 
     def _release(self, x: _Interaction, agent: _Agent) -> None:
         """Take an alerting or connected interaction off its agent (status not updated)."""
@@ -888,39 +926,21 @@ class Acd:
 
     def _file(self, q: _Queue, agent: _Agent, key: AgentKey | None) -> None:
         old = agent.indexed_profile
-        if old is not None and (key is None or old is not agent.profile):
-            group = q.groups.get(old)
-            if group is not None:
-                group.discard(agent.id)
-                if not group:
-                    del q.groups[old]
         if key is None:
-            q.available.discard(agent.id)
+            q.discard_available(agent.id, old)
             return
-        q.available.push(key)
-        group = q.groups.get(agent.profile)
-        if group is None:
-            group = q.groups[agent.profile] = LazyHeap()
-        group.push(key)
+        if old is not None and old is not agent.profile:  # its skills changed (rare)
+            q.discard_available(agent.id, old)
+        q.add_available(key, agent.profile)
 
     def _join(self, q: _Queue, agent: _Agent) -> None:
         agent.joined.add(q.id)
         if agent.key is not None:
-            q.available.push(agent.key)
-            group = q.groups.get(agent.profile)
-            if group is None:
-                group = q.groups[agent.profile] = LazyHeap()
-            group.push(agent.key)
+            q.add_available(agent.key, agent.profile)
 
     def _unjoin_index(self, q: _Queue, agent: _Agent) -> None:
         agent.joined.discard(q.id)
-        q.available.discard(agent.id)
-        if agent.indexed_profile is not None:
-            group = q.groups.get(agent.indexed_profile)
-            if group is not None:
-                group.discard(agent.id)
-                if not group:
-                    del q.groups[agent.indexed_profile]
+        q.discard_available(agent.id, agent.indexed_profile)
 
     def _unindex(self, agent: _Agent) -> None:
         for queue_id in list(agent.joined):
