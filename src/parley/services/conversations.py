@@ -23,7 +23,7 @@ from parley.domain.messages import Message, outbound_message
 from parley.domain.phone import parse_e164
 from parley.domain.queues import Queue, WrapupPrompt
 from parley.domain.sms_text import check_sendable
-from parley.services.events import conversation_event, conversation_topics
+from parley.services.events import ConversationEvents
 from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.opt_out import OptOutService
 from parley.services.ports import (
@@ -65,7 +65,7 @@ class ConversationService:
         self._numbers = numbers
         self._sender = sender
         self._router = router
-        self._bus = bus
+        self._events = ConversationEvents(uow, bus)
         self._acw: list[tuple[int, str, str, str]] = []
         """(deadline, org, conversation, participant) of after-call work that times out"""
         self._acw_wake = asyncio.Event()
@@ -116,7 +116,7 @@ class ConversationService:
                                       queue_id=queue.id)
                 await uow.conversations.add(conv)
             await uow.commit()
-        await self.publish(principal.org_id, conv.id)
+        await self._events.publish(principal.org_id, conv.id)
         return conv
 
     @staticmethod
@@ -309,7 +309,7 @@ class ConversationService:
         elif queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
             self._acw_later(org, conversation_id, participant_id,
                             self._clock.now_ms() + acw_timeout_ms(queue))
-        await self.publish(org, conversation_id)
+        await self._events.publish(org, conversation_id)
 
     async def _release(self, org_id: str, conversation_id: str, queue_id: str | None) -> None:
         """The agent is done with it: free their capacity (and serve a text that came in
@@ -369,7 +369,7 @@ class ConversationService:
                 await uow.conversations.save(conv)
                 await uow.commit()
             await self._release(org_id, conversation_id, p.queue_id)
-            await self.publish(org_id, conversation_id)
+            await self._events.publish(org_id, conversation_id)
             ended += 1
         return ended
 
@@ -466,16 +466,6 @@ class ConversationService:
             if await uow.queues.get(principal.org_id, queue_id) is None:
                 raise NotFound(f"queue {queue_id} not found", field="queueId")
         await self._router.transfer(principal.org_id, conversation_id, queue_id)
-
-    async def publish(self, org_id: str, conversation_id: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            conv = await uow.conversations.get(org_id, conversation_id)
-            if conv is None:
-                return
-            view = await build_view(uow, org_id, conv)
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
 
     async def send_automatic(self, org_id: str, conversation_id: str, text: str, *,
                              keyword_reply: bool = False) -> Message:

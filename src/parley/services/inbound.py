@@ -21,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from parley.domain.conversations import Conversation, Purpose, start_inbound
+from parley.domain.conversations import Conversation, start_inbound
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.flows import (
     CallData,
@@ -48,7 +48,7 @@ from parley.domain.phone import parse_e164
 from parley.domain.sms_text import analyse
 from parley.services.acd import AcdService, Routing
 from parley.services.conversations import ConversationService
-from parley.services.events import conversation_event, conversation_topics
+from parley.services.events import ConversationEvents, publish_conversation
 from parley.services.flows import FlowService
 from parley.services.numbers import NumberDirectory
 from parley.services.opt_out import OptOutService
@@ -63,7 +63,7 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.tasks import stop_task
-from parley.services.views import ConversationView, build_view
+from parley.services.views import view_in_memory
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class InboundService:
         self._uow = uow
         self._clock = clock
         self._bus = bus
+        self._events = ConversationEvents(uow, bus)
         self._messages = messages
         self._numbers = numbers
         self._flows = flows
@@ -238,7 +239,7 @@ class InboundService:
                                                      keyword_reply=True)
         except DomainError as e:
             log.warning("opt-out reply on %s not sent: %s", conversation_id, e.message)
-        await self._publish(org_id, conversation_id)
+        await self._events.publish(org_id, conversation_id)
 
     async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
                      key: str) -> tuple[Received, _NewThread | None]:
@@ -301,7 +302,7 @@ class InboundService:
                 return
         if self._acd.is_routing(org_id, conv.id) or \
                 any(p.is_active for p in conv.agents()):
-            await self._publish(org_id, conversation_id)
+            await self._events.publish(org_id, conversation_id)
             return
         owner = await self._numbers.owner(conv.org_address)
         await self._start_routing(org_id, None if owner is None else owner.number_id, conv,
@@ -389,14 +390,7 @@ class InboundService:
             if routing is not None:
                 await self._acd.settled(org_id, routing, stored=stored)
         self._conversations.hand_over(replies)
-        view = ConversationView(
-            conversation=conv, messages=[message, *replies],
-            user_names={p.user_id: p.name for p in conv.agents() if p.user_id and p.name},
-            queue_names={p.queue_id: p.name for p in conv.participants
-                         if p.purpose is Purpose.ACD and p.queue_id and p.name})
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
+        publish_conversation(self._bus, view_in_memory(conv, [message, *replies]))
 
     async def _route_held(self, org_id: str, conv: Conversation, event: TransferToAcd, *,
                           fallback: str) -> Routing | None:
@@ -529,7 +523,7 @@ class InboundService:
         if chosen is None:
             log.warning("no flow and no queue for texts to %s; conversation %s waits "
                         "unrouted", conv.org_address, conversation_id)
-            await self._publish(org_id, conversation_id)
+            await self._events.publish(org_id, conversation_id)
             return
         await self._acd.enqueue(org_id, conversation_id, chosen.id)
 
@@ -539,15 +533,7 @@ class InboundService:
             conv.end(self._clock.now_ms(), disconnect_type="endpoint")
             await uow.conversations.save(conv)
             await uow.commit()
-        await self._publish(org_id, conversation_id)
-
-    async def _publish(self, org_id: str, conversation_id: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            conv = await self._conversation(uow, org_id, conversation_id)
-            view = await build_view(uow, org_id, conv)
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
+        await self._events.publish(org_id, conversation_id)
 
     # -- askQuestion timeouts ---------------------------------------------------------------
 
