@@ -129,16 +129,7 @@ class ConversationService:
                            "continue it")
         if conv.active_agent(user_id) is not None:
             return conv
-        others = [p for p in conv.agents() if p.is_active]
-        if others:
-            raise Conflict(f"conversation {conv.id} with {conv.customer_address} is being "
-                           "handled by another agent")
-        conv.participants.append(Participant(
-            id=new_id(), conversation_id=conv.id, purpose=Purpose.AGENT, state=State.CONNECTED,
-            communication_id=new_id(), direction="outbound", start_ms=now, connected_ms=now,
-            address=conv.org_address, from_address=conv.org_address,
-            to_address=conv.customer_address, user_id=user_id, queue_id=queue_id,
-            name=agent_name))
+        conv.join_agent(user_id, queue_id, agent_name, now)
         await uow.conversations.save(conv)
         return conv
 
@@ -186,19 +177,10 @@ class ConversationService:
                 org_id=principal.org_id, org_address=sender, customer_address=customer,
                 now_ms=now, client_id=principal.client_id)
             conv.end(now, disconnect_type="client")  # nobody waits for a reply on it
-            api = conv.participants[-1]
-        else:
-            found = [p for p in conv.participants
-                     if p.purpose is Purpose.API and p.client_id == principal.client_id]
-            if found:
-                api = found[0]
-            else:
-                api = Participant(
-                    id=new_id(), conversation_id=conv.id, purpose=Purpose.API,
-                    state=State.DISCONNECTED, communication_id=new_id(), direction="outbound",
-                    start_ms=now, end_ms=now, address=sender, from_address=sender,
-                    to_address=customer, client_id=principal.client_id)
-                new_parties.append(api)
+        api = conv.api_participant(principal.client_id)
+        if api is None:
+            api = conv.add_api_participant(principal.client_id, now)
+            new_parties.append(api)
         message = outbound_message(
             id=new_id(), org_id=principal.org_id, conversation_id=conv.id,
             participant_id=api.id, from_address=sender, to_address=customer, text=text,
@@ -238,7 +220,7 @@ class ConversationService:
             conv = await uow.conversations.get(principal.org_id, conversation_id)
             if conv is None:
                 raise NotFound(f"conversation {conversation_id} not found")
-            self._check_visible(principal, conv)
+            conv.check_visible(principal)
             return await build_view(uow, principal.org_id, conv)
 
     async def active(self, principal: Principal) -> list[ConversationView]:
@@ -257,18 +239,11 @@ class ConversationService:
             conv = await uow.conversations.get(principal.org_id, conversation_id)
             if conv is None:
                 raise NotFound(f"conversation {conversation_id} not found")
-            self._check_visible(principal, conv)
+            conv.check_visible(principal)
             message = await uow.messages.get(principal.org_id, conversation_id, message_id)
         if message is None:
             raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
         return message
-
-    @staticmethod
-    def _check_visible(principal: Principal, conv: Conversation) -> None:
-        if principal.can(Permission.VIEW_ALL_CONVERSATIONS):
-            return
-        if principal.user_id is None or not conv.involves_user(principal.user_id):
-            raise Forbidden(f"you are not a participant of conversation {conv.id}")
 
     # -- participant changes -------------------------------------------------------------
 
@@ -445,7 +420,7 @@ class ConversationService:
         conv = await uow.conversations.get(principal.org_id, conversation_id)
         if conv is None:
             raise NotFound(f"conversation {conversation_id} not found")
-        self._check_visible(principal, conv)
+        conv.check_visible(principal)
         return conv
 
     async def transfer(self, principal: Principal, conversation_id: str, participant_id: str,
