@@ -21,7 +21,7 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, outbound_message
 from parley.domain.phone import parse_e164
-from parley.domain.queues import Queue, WrapupPrompt
+from parley.domain.queues import MANDATORY_PROMPTS, Queue, WrapupPrompt
 from parley.domain.sms_text import check_sendable
 from parley.services.events import ConversationEvents
 from parley.services.numbers import NumberDirectory, NumberOwner
@@ -281,9 +281,9 @@ class ConversationService:
                                      prompt=None if queue is None else queue.wrapup_prompt)
         if finished:
             await self._release(org, conversation_id, p.queue_id)
-        elif queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
+        elif queue is not None and (timeout_ms := queue.acw_timeout_ms()) is not None:
             self._acw_later(org, conversation_id, participant_id,
-                            self._clock.now_ms() + acw_timeout_ms(queue))
+                            self._clock.now_ms() + timeout_ms)
         await self._events.publish(org, conversation_id)
 
     async def _release(self, org_id: str, conversation_id: str, queue_id: str | None) -> None:
@@ -306,9 +306,10 @@ class ConversationService:
             pending = await uow.conversations.in_after_call_work()
             for org_id, conversation_id, participant_id, queue_id, end_ms in pending:
                 queue = await uow.queues.get(org_id, queue_id) if queue_id else None
-                if queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
+                timeout_ms = None if queue is None else queue.acw_timeout_ms()
+                if timeout_ms is not None:
                     self._acw_later(org_id, conversation_id, participant_id,
-                                    end_ms + acw_timeout_ms(queue))
+                                    end_ms + timeout_ms)
         self._acw_task = asyncio.create_task(self._acw_forever(), name="acw-timeouts")
 
     async def stop(self) -> None:
@@ -488,15 +489,3 @@ class ConversationService:
 
 
 ACW_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
-DEFAULT_ACW_TIMEOUT_MS = 30_000
-TIMED_PROMPTS = frozenset({WrapupPrompt.MANDATORY_TIMEOUT,
-                           WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
-
-
-def acw_timeout_ms(queue: Queue) -> int:
-    """How long after-call work may last on a queue with a timed wrap-up prompt."""
-    return queue.wrapup_timeout_ms or DEFAULT_ACW_TIMEOUT_MS
-
-
-MANDATORY_PROMPTS = frozenset({WrapupPrompt.MANDATORY, WrapupPrompt.MANDATORY_TIMEOUT,
-                               WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
