@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import heapq
 import logging
 
 from parley.domain.access import Permission, Principal, Role
-from parley.domain.agents import WrapupCode
 from parley.domain.conversations import (
     Conversation,
     Participant,
@@ -21,8 +17,9 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, outbound_message
 from parley.domain.phone import parse_e164
-from parley.domain.queues import MANDATORY_PROMPTS, Queue, WrapupPrompt
+from parley.domain.queues import MANDATORY_PROMPTS, WrapupPrompt
 from parley.domain.sms_text import check_sendable
+from parley.services.after_call_work import AfterCallWork
 from parley.services.events import ConversationEvents
 from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.opt_out import OptOutService
@@ -36,8 +33,8 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.sending import OutboxSender
-from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
+from parley.services.wrapup import checked_wrapup
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +54,8 @@ def check_messenger_type(raw: object, field: str) -> None:
 class ConversationService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, store: MessageStore,
                  numbers: NumberDirectory, sender: OutboxSender, router: Router,
-                 bus: EventBus, opt_outs: OptOutService) -> None:
+                 bus: EventBus, opt_outs: OptOutService,
+                 after_call_work: AfterCallWork) -> None:
         self._opt_outs = opt_outs
         self._uow = uow
         self._clock = clock
@@ -66,10 +64,7 @@ class ConversationService:
         self._sender = sender
         self._router = router
         self._events = ConversationEvents(uow, bus)
-        self._acw: list[tuple[int, str, str, str]] = []
-        """(deadline, org, conversation, participant) of after-call work that times out"""
-        self._acw_wake = asyncio.Event()
-        self._acw_task: asyncio.Task[None] | None = None
+        self._acw = after_call_work
 
     # -- starting ------------------------------------------------------------------------
 
@@ -263,7 +258,7 @@ class ConversationService:
                 principal.require(Permission.MANAGE_AGENTS)
             queue = await uow.queues.get(org, p.queue_id) if p.queue_id else None
             if wrapup is not None:
-                wrapup = await self._checked_wrapup(uow, org, queue, wrapup)
+                wrapup = await checked_wrapup(uow, org, queue, wrapup)
         if p.state is State.ALERTING and p.user_id is not None and state is not None:
             if state == "connected":
                 await self._router.accept(org, conversation_id, p.user_id)
@@ -280,84 +275,11 @@ class ConversationService:
                                      leave=state == "disconnected", wrapup=wrapup,
                                      prompt=None if queue is None else queue.wrapup_prompt)
         if finished:
-            await self._release(org, conversation_id, p.queue_id)
+            await self._acw.release(org, conversation_id, p.queue_id)
         elif queue is not None and (timeout_ms := queue.acw_timeout_ms()) is not None:
-            self._acw_later(org, conversation_id, participant_id,
-                            self._clock.now_ms() + timeout_ms)
+            self._acw.time_out_at(org, conversation_id, participant_id,
+                                  self._clock.now_ms() + timeout_ms)
         await self._events.publish(org, conversation_id)
-
-    async def _release(self, org_id: str, conversation_id: str, queue_id: str | None) -> None:
-        """The agent is done with it: free their capacity (and serve a text that came in
-        during after-call work)."""
-        if self._router.is_routing(org_id, conversation_id):
-            await self._router.finish(org_id, conversation_id)
-            await self._requeue_unattended(org_id, conversation_id, queue_id)
-
-    # -- after-call work that times out -------------------------------------------------------
-
-    def _acw_later(self, org_id: str, conversation_id: str, participant_id: str,
-                   deadline_ms: int) -> None:
-        heapq.heappush(self._acw, (deadline_ms, org_id, conversation_id, participant_id))
-        self._acw_wake.set()
-
-    async def start(self) -> None:
-        """Re-arm after-call-work timeouts that were running when the server stopped."""
-        async with self._uow(read_only=True) as uow:
-            pending = await uow.conversations.in_after_call_work()
-            for org_id, conversation_id, participant_id, queue_id, end_ms in pending:
-                queue = await uow.queues.get(org_id, queue_id) if queue_id else None
-                timeout_ms = None if queue is None else queue.acw_timeout_ms()
-                if timeout_ms is not None:
-                    self._acw_later(org_id, conversation_id, participant_id,
-                                    end_ms + timeout_ms)
-        self._acw_task = asyncio.create_task(self._acw_forever(), name="acw-timeouts")
-
-    async def stop(self) -> None:
-        await stop_task(self._acw_task)
-        self._acw_task = None
-
-    async def _acw_forever(self) -> None:
-        while True:
-            self._acw_wake.clear()
-            wait_s = 60.0
-            if self._acw:
-                wait_s = max(0.0, (self._acw[0][0] - self._clock.now_ms()) / 1000)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._acw_wake.wait(), timeout=min(wait_s, 60.0))
-            try:
-                await self.end_due_after_call_work()
-            except Exception:
-                log.exception("ending timed-out after-call work failed; will try again")
-
-    async def end_due_after_call_work(self) -> int:
-        """Wrap up, as Genesys does (ININ-WRAP-UP-TIMEOUT), whoever's time ran out."""
-        ended = 0
-        while self._acw and self._acw[0][0] <= self._clock.now_ms():
-            _, org_id, conversation_id, participant_id = heapq.heappop(self._acw)
-            now = self._clock.now_ms()
-            async with self._uow() as uow:
-                conv = await uow.conversations.get(org_id, conversation_id)
-                p = None if conv is None else conv.participant(participant_id)
-                if conv is None or p is None or not p.wrapup_required:
-                    continue
-                p.wrapup = Wrapup(code=ACW_TIMEOUT_CODE, name=ACW_TIMEOUT_CODE, end_ms=now)
-                p.wrapup_required = False
-                await uow.conversations.save(conv)
-                await uow.commit()
-            await self._release(org_id, conversation_id, p.queue_id)
-            await self._events.publish(org_id, conversation_id)
-            ended += 1
-        return ended
-
-    async def _requeue_unattended(self, org_id: str, conversation_id: str,
-                                  queue_id: str | None) -> None:
-        """The customer texted again while the agent was in after-call work: the text
-        reopened the conversation but found nobody, so it waits in the queue again."""
-        async with self._uow(read_only=True) as uow:
-            conv = await uow.conversations.get(org_id, conversation_id)
-        if queue_id is not None and conv is not None and conv.is_active and not any(
-                q.is_active for q in conv.participants if q.purpose is not Purpose.CUSTOMER):
-            await self._router.transfer(org_id, conversation_id, queue_id)
 
     async def _leave(self, principal: Principal, conversation_id: str, participant_id: str, *,
                      leave: bool, wrapup: Wrapup | None, prompt: WrapupPrompt | None) -> bool:
@@ -386,35 +308,6 @@ class ConversationService:
             await uow.conversations.save(conv)
             await uow.commit()
         return not p.wrapup_required and not p.is_active
-
-    @staticmethod
-    async def _checked_wrapup(uow: UnitOfWork, org_id: str, queue: Queue | None,
-                              wrapup: Wrapup) -> Wrapup:
-        if wrapup.code is None:
-            raise InvalidInput("wrapup.code is required (a wrap-up code id)", field="wrapup.code")
-        code = await uow.wrapup_codes.get(org_id, wrapup.code)
-        if code is None:
-            raise InvalidInput(f"wrap-up code {wrapup.code} not found", field="wrapup.code")
-        if queue is not None:
-            allowed = await uow.wrapup_codes.of_queue(queue.id)
-            if allowed and code.id not in {c.id for c in allowed}:
-                raise InvalidInput(f"wrap-up code '{code.name}' is not offered by queue "
-                                   f"'{queue.name}'", field="wrapup.code")
-        wrapup.name = code.name
-        return wrapup
-
-    async def wrapup_codes(self, principal: Principal, conversation_id: str,
-                           participant_id: str) -> list[WrapupCode]:
-        """The codes this participant may use: its queue's, else the organisation's."""
-        async with self._uow(read_only=True) as uow:
-            conv = await self._visible(uow, principal, conversation_id)
-            p = conv.participant(participant_id)
-            if p.queue_id is not None:
-                codes = await uow.wrapup_codes.of_queue(p.queue_id)
-                if codes:
-                    return codes
-            codes, _ = await uow.wrapup_codes.page(principal.org_id, page=1, size=500)
-            return codes
 
     async def _visible(self, uow: UnitOfWork, principal: Principal,
                        conversation_id: str) -> Conversation:
@@ -487,5 +380,3 @@ class ConversationService:
         for m in messages:
             self._sender.enqueue(m)
 
-
-ACW_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
