@@ -50,7 +50,7 @@ from parley.services.acd import AcdService, Routing
 from parley.services.conversations import ConversationService
 from parley.services.events import ConversationEvents, publish_conversation
 from parley.services.flows import FlowService
-from parley.services.numbers import NumberDirectory
+from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.opt_out import OptOutService
 from parley.services.ports import (
     AlreadyStored,
@@ -209,10 +209,9 @@ class InboundService:
                 return stored
             try:
                 if new is not None:
-                    await self._start_routing(owner.org_id, owner.number_id, new.conversation,
-                                              sms.text, new)
+                    await self._start_routing(owner, new.conversation, sms.text, new)
                 else:
-                    await self._route(owner.org_id, stored.conversation_id, sms.text)
+                    await self._route(owner, stored.conversation_id, sms.text)
             except AlreadyStored:
                 if new is None or new.stored:
                     raise
@@ -228,7 +227,7 @@ class InboundService:
                     if (dup := await self._write_new(new)) is not None:
                         return dup
                     stored = Received(new.message.id, new.conversation.id)
-                await self._to_default_queue(owner.org_id, stored.conversation_id)
+                await self._to_default_queue(owner.org_id, stored.conversation_id, owner)
             return stored
 
     async def _answer_keyword(self, org_id: str, conversation_id: str, reply: str) -> None:
@@ -290,7 +289,8 @@ class InboundService:
 
     # -- after storing: agent, flow or a new route ------------------------------------------
 
-    async def _route(self, org_id: str, conversation_id: str, text: str) -> None:
+    async def _route(self, owner: NumberOwner, conversation_id: str, text: str) -> None:
+        org_id = owner.org_id
         async with self._uow(read_only=True) as uow:
             conv = await self._conversation(uow, org_id, conversation_id)
             run = await uow.flows.run(conversation_id)
@@ -298,15 +298,14 @@ class InboundService:
             flow_id, version, state = run
             stored = FlowRun.from_dict(state)
             if stored.status is RunStatus.WAITING_FOR_INPUT:
-                await self._resume(org_id, conv.id, flow_id, version, stored, Reply(text))
+                await self._resume(org_id, conv.id, owner, flow_id, version, stored,
+                                   Reply(text))
                 return
         if self._acd.is_routing(org_id, conv.id) or \
                 any(p.is_active for p in conv.agents()):
             await self._events.publish(org_id, conversation_id)
             return
-        owner = await self._numbers.owner(conv.org_address)
-        await self._start_routing(org_id, None if owner is None else owner.number_id, conv,
-                                  text)
+        await self._start_routing(owner, conv, text)
 
     @staticmethod
     async def _conversation(uow: UnitOfWork, org_id: str, conversation_id: str) -> Conversation:
@@ -315,20 +314,20 @@ class InboundService:
             raise NotFound(f"conversation {conversation_id} not found")
         return conv
 
-    async def _start_routing(self, org_id: str, number_id: str | None, conv: Conversation,
-                             text: str, new: _NewThread | None = None) -> None:
+    async def _start_routing(self, owner: NumberOwner, conv: Conversation, text: str,
+                             new: _NewThread | None = None) -> None:
         """A conversation that is not routed yet: run its number's flow, or queue it.
 
         `new` is the held conversation this text starts, not stored yet: a flow that runs in
         memory stores it with all it decides; otherwise it is stored first, and read and
         written through units of work as usual.
         """
-        published = None if number_id is None else \
-            await self._flows.published_for(org_id, number_id)
+        org_id = owner.org_id
+        published = await self._flows.published_for(org_id, owner.number_id)
         if published is None:
             if new is not None and (dup := await self._write_new(new)) is not None:
                 raise AlreadyStored(f"inbound text {new.key} was stored as {dup.message_id}")
-            await self._to_default_queue(org_id, conv.id)
+            await self._to_default_queue(org_id, conv.id, owner)
             return
         now = self._clock.now_ms()
         conv.enter_flow(published.name, now)
@@ -341,20 +340,21 @@ class InboundService:
             participant_data={**customer.attributes, "optedOut": str(opted_out).lower()}))
         if new is not None and step.run.ended and \
                 all(isinstance(e, _IN_MEMORY) for e in step.events):
-            await self._carry_out_held(org_id, new, published.definition, step)
+            await self._carry_out_held(owner, new, published.definition, step)
             return
         await self._messages.save_conversations(
             [conv], messages=[] if new is None else [new.message])
         if new is not None:
             new.stored = True
-        await self._carry_out(org_id, conv.id, published.flow_id, published.version,
+        await self._carry_out(org_id, conv.id, owner, published.flow_id, published.version,
                               published.definition, step)
 
-    async def _carry_out_held(self, org_id: str, new: _NewThread,
+    async def _carry_out_held(self, owner: NumberOwner, new: _NewThread,
                               definition: FlowDefinition, step: Step) -> None:
         """A flow run that needs no waiting and no data: the new conversation, its text and
         everything the flow does to it - replies, participant data, the queue and the ACD's
         offer - are decided in memory and stored in one write, then published."""
+        org_id = owner.org_id
         conv, message = new.conversation, new.message
         replies: list[Message] = []
         outbox = []
@@ -374,7 +374,7 @@ class InboundService:
                 elif isinstance(event, SetParticipantData):
                     conv.customer().attributes[event.key] = event.value
                 elif isinstance(event, TransferToAcd):
-                    routing = await self._route_held(org_id, conv, event,
+                    routing = await self._route_held(owner, conv, event,
                                                      fallback=definition.fallback_queue)
                 elif isinstance(event, Disconnect):
                     conv.end(self._clock.now_ms(), disconnect_type="endpoint")
@@ -392,14 +392,13 @@ class InboundService:
         self._conversations.hand_over(replies)
         publish_conversation(self._bus, view_in_memory(conv, [message, *replies]))
 
-    async def _route_held(self, org_id: str, conv: Conversation, event: TransferToAcd, *,
-                          fallback: str) -> Routing | None:
+    async def _route_held(self, owner: NumberOwner, conv: Conversation, event: TransferToAcd,
+                          *, fallback: str) -> Routing | None:
+        org_id = owner.org_id
         queue = await self._acd.queue_named(org_id, event.queue) or \
             await self._acd.queue_named(org_id, fallback)
         if queue is None:
-            owner = await self._numbers.owner(conv.org_address)
-            queue = None if owner is None else \
-                await self._acd.queue_for_number(org_id, owner.number_id)
+            queue = await self._acd.queue_for_number(org_id, owner.number_id)
         if queue is None:
             log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s and no "
                         "queue texts from %s; it waits unrouted", event.queue, fallback,
@@ -426,22 +425,24 @@ class InboundService:
                 preferred = agent.id if agent is not None and agent.org_id == org_id else None
         return skill_ids, preferred
 
-    async def _resume(self, org_id: str, conversation_id: str, flow_id: str, version: int,
-                      run: FlowRun, given: ResumeInput) -> None:
+    async def _resume(self, org_id: str, conversation_id: str, owner: NumberOwner | None,
+                      flow_id: str, version: int, run: FlowRun, given: ResumeInput) -> None:
         async with self._uow(read_only=True) as uow:
             definition = await self._flows.definition(uow, org_id, flow_id, version)
         if definition is None:
             log.warning("flow %s v%d is gone; conversation %s goes to the default queue",
                         flow_id, version, conversation_id)
             await self._end_run(conversation_id)
-            await self._to_default_queue(org_id, conversation_id)
+            await self._to_default_queue(org_id, conversation_id, owner)
             return
         now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
         step = resume(definition, run, given, now=now)
-        await self._carry_out(org_id, conversation_id, flow_id, version, definition, step)
+        await self._carry_out(org_id, conversation_id, owner, flow_id, version, definition,
+                              step)
 
-    async def _carry_out(self, org_id: str, conversation_id: str, flow_id: str, version: int,
-                         definition: FlowDefinition, step: Step) -> None:
+    async def _carry_out(self, org_id: str, conversation_id: str, owner: NumberOwner | None,
+                         flow_id: str, version: int, definition: FlowDefinition,
+                         step: Step) -> None:
         """Do what the flow asked, in order; data actions resume it until it waits or ends."""
         while True:
             follow: Step | None = None
@@ -456,7 +457,7 @@ class InboundService:
                     follow = resume(definition, step.run, result, now=now)
                 elif isinstance(event, TransferToAcd):
                     await self._end_run(conversation_id)
-                    await self._transfer(org_id, conversation_id, event,
+                    await self._transfer(org_id, conversation_id, owner, event,
                                          fallback=definition.fallback_queue)
                 elif isinstance(event, Disconnect):
                     await self._end_run(conversation_id)
@@ -498,26 +499,26 @@ class InboundService:
             await uow.flows.end_run(conversation_id)
             await uow.commit()
 
-    async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd, *,
-                        fallback: str) -> None:
+    async def _transfer(self, org_id: str, conversation_id: str, owner: NumberOwner | None,
+                        event: TransferToAcd, *, fallback: str) -> None:
         queue = await self._acd.queue_named(org_id, event.queue) or \
             await self._acd.queue_named(org_id, fallback)  # deleted since it was published
         if queue is None:
             log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s; default "
                         "queue instead", event.queue, fallback, conversation_id)
-            await self._to_default_queue(org_id, conversation_id)
+            await self._to_default_queue(org_id, conversation_id, owner)
             return
         skill_ids, preferred = await self._transfer_targets(org_id, event)
         await self._acd.enqueue(org_id, conversation_id, queue.id, priority=event.priority,
                                 skills=skill_ids, preferred_agent=preferred)
 
-    async def _to_default_queue(self, org_id: str, conversation_id: str) -> None:
+    async def _to_default_queue(self, org_id: str, conversation_id: str,
+                                owner: NumberOwner | None) -> None:
         """No flow (or a broken one): the queue whose Outbound SMS Number was texted."""
         async with self._uow(read_only=True) as uow:
             conv = await self._conversation(uow, org_id, conversation_id)
         if self._acd.is_routing(org_id, conversation_id):
             return
-        owner = await self._numbers.owner(conv.org_address)
         chosen = None if owner is None else \
             await self._acd.queue_for_number(org_id, owner.number_id)
         if chosen is None:
@@ -562,6 +563,8 @@ class InboundService:
                 flow_id, version, state = run
                 stored = FlowRun.from_dict(state)
                 if stored.status is RunStatus.WAITING_FOR_INPUT:
-                    await self._resume(org_id, conversation_id, flow_id, version, stored,
-                                       NoReply())
+                    # No text brought the number's owner here: look it up, once.
+                    owner = await self._numbers.owner(conv.org_address)
+                    await self._resume(org_id, conversation_id, owner, flow_id, version,
+                                       stored, NoReply())
         return len(due)
