@@ -21,6 +21,7 @@ from parley.services.auth import AuthService
 from parley.services.carriers import CarrierLinks, CarrierService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
+from parley.services.flow_runs import FlowRunner
 from parley.services.flows import FlowService
 from parley.services.inbound import InboundService
 from parley.services.notifications import NotificationHub
@@ -176,9 +177,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
                                         opt_outs, after_call_work)
     data_actions = HttpDataActions()
+    flow_runs = FlowRunner(uow, clock, bus, store, flows, acd, conversations, data_actions,
+                           opt_outs)
     inbound = InboundService(
-        uow, clock, bus, store, directory_cache, flows, acd, conversations, data_actions,
-        opt_outs,
+        uow, clock, bus, store, directory_cache, flows, flow_runs, acd, conversations, opt_outs,
         threading_window_ms=settings.threading_window_hours * 3600 * 1000,
         poll_interval_s=settings.outbox_poll_interval_s)
     receipts = DeliveryReceipts(store)
