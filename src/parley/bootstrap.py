@@ -15,11 +15,13 @@ from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
 from parley.services import credentials
 from parley.services.acd import AcdService
+from parley.services.after_call_work import AfterCallWork
 from parley.services.agents import AgentService
 from parley.services.auth import AuthService
 from parley.services.carriers import CarrierLinks, CarrierService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
+from parley.services.flow_runs import FlowRunner
 from parley.services.flows import FlowService
 from parley.services.inbound import InboundService
 from parley.services.notifications import NotificationHub
@@ -61,6 +63,7 @@ class Parley:
     numbers: NumberService
     queues: QueueService
     conversations: ConversationService
+    after_call_work: AfterCallWork
     sender: OutboxSender
     receipts: DeliveryReceipts
     message_store: SqlMessageStore
@@ -97,7 +100,7 @@ class Parley:
         await self.status_events.start()
         await self.acd.start()
         await self.inbound.start()
-        await self.conversations.start()
+        await self.after_call_work.start()
         await self.notifications.start()
         self._housekeeping = asyncio.create_task(self._tidy(), name="housekeeping")
         self.started = True
@@ -118,7 +121,7 @@ class Parley:
         if self.started:
             await stop_task(self._housekeeping)
             await self.notifications.stop()
-            await self.conversations.stop()
+            await self.after_call_work.stop()
             await self.inbound.stop()
             await self.acd.stop()
             await self.sender.drain(timeout_s=5)
@@ -170,12 +173,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     acd = AcdService(uow, clock, bus)
     flows = FlowService(uow, clock)
     opt_outs = OptOutService(uow, clock)
+    after_call_work = AfterCallWork(uow, clock, acd, bus)
     conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
-                                        opt_outs)
+                                        opt_outs, after_call_work)
     data_actions = HttpDataActions()
+    flow_runs = FlowRunner(uow, clock, bus, store, flows, acd, conversations, data_actions,
+                           opt_outs)
     inbound = InboundService(
-        uow, clock, bus, store, directory_cache, flows, acd, conversations, data_actions,
-        opt_outs,
+        uow, clock, bus, store, directory_cache, flows, flow_runs, acd, conversations, opt_outs,
         threading_window_ms=settings.threading_window_hours * 3600 * 1000,
         poll_interval_s=settings.outbox_poll_interval_s)
     receipts = DeliveryReceipts(store)
@@ -194,7 +199,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         numbers=NumberService(uow, clock, carriers, directory_cache,
                               default_carrier=settings.default_carrier),
         queues=QueueService(uow, clock, acd),
-        conversations=conversations,
+        conversations=conversations, after_call_work=after_call_work,
         sender=sender, receipts=receipts,
         message_store=store,
         notifications=notifications,

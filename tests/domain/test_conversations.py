@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from parley.domain.access import Principal, Role
 from parley.domain.conversations import (
     Communication,
     Conversation,
@@ -13,6 +14,7 @@ from parley.domain.conversations import (
     Purpose,
     State,
     Wrapup,
+    start_inbound,
     start_outbound,
 )
 from parley.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -254,3 +256,78 @@ def test_end_disconnects_everyone_still_on() -> None:
     assert conv.state is State.DISCONNECTED
     assert second.end_ms == T0 + 10, "an already disconnected party keeps its own end time"
     assert [p.end_ms for p in conv.participants[:2]] == [T0 + 20, T0 + 20]
+
+
+# -- joining an existing conversation --------------------------------------------------------
+
+
+def inbound_conversation() -> Conversation:
+    return start_inbound(org_id=ORG, org_address=NUMBER, customer_address=CUSTOMER, now_ms=T0)
+
+
+def test_an_agent_joins_an_open_conversation_as_its_outbound_sender() -> None:
+    conv = inbound_conversation()
+    p = conv.join_agent(AGENT, QUEUE, "Ada", T0 + 7)
+    assert conv.participants[-1] is p
+    assert (p.purpose, p.state, p.direction) == (Purpose.AGENT, State.CONNECTED, "outbound")
+    assert (p.user_id, p.queue_id, p.name) == (AGENT, QUEUE, "Ada")
+    assert (p.start_ms, p.connected_ms, p.end_ms) == (T0 + 7, T0 + 7, None)
+    assert (p.address, p.from_address, p.to_address) == (NUMBER, NUMBER, CUSTOMER)
+    assert p.conversation_id == conv.id and p.communication_id
+    assert conv.active_agent(AGENT) is p
+
+
+def test_an_agent_cannot_join_a_conversation_another_agent_has() -> None:
+    conv = agent_conversation()
+    before = list(conv.participants)
+    with pytest.raises(Conflict, match="another agent"):
+        conv.join_agent("user-agent-2", QUEUE, "Bo", T0 + 7)
+    assert conv.participants == before
+
+
+def test_an_agent_joins_once_the_last_agent_left() -> None:
+    conv = inbound_conversation()
+    first = conv.join_agent(AGENT, QUEUE, "Ada", T0 + 1)
+    conv.leave_agents(T0 + 2)
+    second = conv.join_agent("user-agent-2", QUEUE, None, T0 + 3)
+    assert conv.agents() == [first, second]
+    assert not first.is_active and second.is_active
+
+
+def test_an_api_client_gets_one_disconnected_participant_on_a_conversation() -> None:
+    conv = agent_conversation()
+    assert conv.api_participant("client-1") is None
+    p = conv.add_api_participant("client-1", T0 + 3)
+    assert conv.participants[-1] is p and conv.api_participant("client-1") is p
+    assert (p.purpose, p.state, p.direction, p.client_id) == (
+        Purpose.API, State.DISCONNECTED, "outbound", "client-1")
+    assert (p.start_ms, p.connected_ms, p.end_ms) == (T0 + 3, None, T0 + 3)
+    assert (p.address, p.from_address, p.to_address) == (NUMBER, NUMBER, CUSTOMER)
+    assert conv.is_active and by_purpose(conv, Purpose.AGENT).is_active  # nobody else moved
+    assert conv.api_participant("client-2") is None
+
+
+def test_an_agentless_conversation_has_its_clients_participant() -> None:
+    conv = api_conversation()
+    assert conv.api_participant("client-1") is by_purpose(conv, Purpose.API)
+
+
+# -- who sees a conversation -----------------------------------------------------------------
+
+
+def principal(role: Role, user_id: str | None) -> Principal:
+    return Principal(org_id=ORG, role=role, client_id="client-1", user_id=user_id,
+                     token_id="token-1", expires_at_ms=2**62)
+
+
+@pytest.mark.parametrize(("role", "user_id"), [
+    (Role.AGENT, AGENT), (Role.SUPERVISOR, "someone"), (Role.ADMIN, None)])
+def test_a_conversation_is_visible_to_its_agents_and_supervisors(role: Role,
+                                                                 user_id: str | None) -> None:
+    agent_conversation().check_visible(principal(role, user_id))
+
+
+@pytest.mark.parametrize("user_id", ["user-agent-2", None])
+def test_a_conversation_is_not_visible_to_other_agents(user_id: str | None) -> None:
+    with pytest.raises(Forbidden):
+        agent_conversation().check_visible(principal(Role.AGENT, user_id))

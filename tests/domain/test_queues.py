@@ -1,4 +1,5 @@
-"""Queue settings are range-checked, with the Genesys field named in the error."""
+"""Queue settings are range-checked, with the Genesys field named in the error; a queue's
+wrap-up prompt decides how long after-call work may last."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 
 from parley.domain.errors import InvalidInput
-from parley.domain.queues import Queue
+from parley.domain.queues import DEFAULT_ACW_TIMEOUT_MS, Queue, WrapupPrompt
 
 
 def queue(**overrides: Any) -> Queue:
@@ -50,3 +51,15 @@ def test_invalid_queue(overrides: dict[str, Any], field: str) -> None:
         queue(**overrides).validate()
     assert caught.value.field == field
     assert caught.value.message.startswith("queue name" if field == "name" else field)
+
+
+@pytest.mark.parametrize(("prompt", "timeout_ms", "expected"), [
+    (WrapupPrompt.MANDATORY_TIMEOUT, 5_000, 5_000),
+    (WrapupPrompt.MANDATORY_FORCED_TIMEOUT, None, DEFAULT_ACW_TIMEOUT_MS),
+    (WrapupPrompt.MANDATORY, 5_000, None),
+    (WrapupPrompt.OPTIONAL, 5_000, None),
+    (WrapupPrompt.AGENT_REQUESTED, None, None),
+])
+def test_only_timed_prompts_end_after_call_work_by_themselves(
+        prompt: WrapupPrompt, timeout_ms: int | None, expected: int | None) -> None:
+    assert queue(wrapup_prompt=prompt, wrapup_timeout_ms=timeout_ms).acw_timeout_ms() == expected

@@ -718,12 +718,12 @@ async def test_timed_after_call_work_ends_by_itself(desk: Desk, prompt: str) -> 
     await d.leave(a, 0)  # no code: after-call work, capacity held
 
     d.clock.advance(59_000)
-    assert await d.parley.conversations.end_due_after_call_work() == 0
+    assert await d.parley.after_call_work.end_due() == 0
     assert await d.status(0) is RoutingStatus.INTERACTING
     assert await d.offered_to(b) == []
 
     d.clock.advance(1_001)
-    assert await d.parley.conversations.end_due_after_call_work() == 1
+    assert await d.parley.after_call_work.end_due() == 1
 
     done = (await d.conversation(a)).participant(p.id)
     assert not done.wrapup_required
@@ -739,5 +739,5 @@ async def test_plain_mandatory_after_call_work_never_times_out(desk: Desk) -> No
     await d.accept(a, 0)
     await d.leave(a, 0)
     d.clock.advance(3_600_000)
-    assert await d.parley.conversations.end_due_after_call_work() == 0
+    assert await d.parley.after_call_work.end_due() == 0
     assert await d.status(0) is RoutingStatus.INTERACTING

@@ -25,6 +25,7 @@ from parley.domain.messages import Message
 from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
+from parley.store.uow import SqlUnitOfWork
 from tests.orgs import Tenant, new_customer
 from tests.services.probes import second_node
 from tests.services.test_acd_service import (
@@ -432,6 +433,40 @@ async def test_a_flow_auto_reply_reaches_the_phone(parley: Parley, org: Tenant) 
     found = await messages(parley, c.id)
     assert [(m.direction, m.text) for m in found] == [
         ("inbound", "Hi there"), ("outbound", f"Hi {customer}, thanks for texting us!")]
+
+
+async def test_a_new_conversation_whose_flow_runs_in_memory_is_written_once(
+        parley: Parley, org: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path (docs/architecture.md, "Receiving a text", step 5): the conversation, the
+    text, the flow's reply and the ACD's decision go to the store in one group-committed
+    write, and the text writes nothing else on its way."""
+    await publish(parley, org, GREETING_FLOW)
+    customer = new_customer()
+    receiving = asyncio.current_task()
+    writes: list[str] = []
+    group_commit = parley.committer.commit
+    uow_commit = SqlUnitOfWork.commit
+
+    async def counted_group_commit(batch: Any) -> None:
+        if asyncio.current_task() is receiving:
+            writes.append("group commit")
+        await group_commit(batch)
+
+    async def counted_uow_commit(self: SqlUnitOfWork) -> None:
+        if asyncio.current_task() is receiving:
+            writes.append("unit of work")
+        await uow_commit(self)
+
+    monkeypatch.setattr(parley.committer, "commit", counted_group_commit)
+    monkeypatch.setattr(SqlUnitOfWork, "commit", counted_uow_commit)
+    got = await receive(parley, org, customer, "Hello")
+    monkeypatch.undo()
+
+    assert writes == ["group commit"]
+    c = await conversation(parley, org, got.conversation_id)
+    assert queue_of(c) == org.queue_id
+    assert [(m.direction, m.text) for m in await messages(parley, c.id)] == [
+        ("inbound", "Hello"), ("outbound", f"Hi {customer}, thanks for texting us!")]
 
 
 async def _active(parley: Parley, org: Tenant) -> list[Conversation]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from parley.domain.access import Permission, Principal
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, outbound_message
@@ -104,6 +105,41 @@ class Conversation:
     def involves_user(self, user_id: str) -> bool:
         return any(p.user_id == user_id for p in self.participants)
 
+    def check_visible(self, principal: Principal) -> None:
+        """Agents see only the conversations they take part in; supervisors see them all."""
+        if principal.can(Permission.VIEW_ALL_CONVERSATIONS):
+            return
+        if principal.user_id is None or not self.involves_user(principal.user_id):
+            raise Forbidden(f"you are not a participant of conversation {self.id}")
+
+    # -- outbound: an agent or an api client on an existing conversation -------------------
+
+    def join_agent(self, user_id: str, queue_id: str, name: str | None,
+                   now_ms: int) -> Participant:
+        """An agent starts an outbound message on the conversation already open with this
+        customer (`useExistingConversation`): they join it, connected, for their queue - unless
+        another agent has it."""
+        if any(p.is_active for p in self.agents()):
+            raise Conflict(f"conversation {self.id} with {self.customer_address} is being "
+                           "handled by another agent")
+        return self._party(Purpose.AGENT, now_ms, direction="outbound", user_id=user_id,
+                           queue_id=queue_id, name=name)
+
+    def api_participant(self, client_id: str) -> Participant | None:
+        """The `api` participant an OAuth client sends agentless texts through, if it has one."""
+        for p in self.participants:
+            if p.purpose is Purpose.API and p.client_id == client_id:
+                return p
+        return None
+
+    def add_api_participant(self, client_id: str, now_ms: int) -> Participant:
+        """An OAuth client's first agentless text on an existing conversation: its `api`
+        participant, disconnected from the start (nobody waits for a reply on it)."""
+        p = self._party(Purpose.API, now_ms, state=State.DISCONNECTED, direction="outbound",
+                        client_id=client_id)
+        p.end_ms = now_ms
+        return p
+
     def disconnect(self, participant_id: str, now_ms: int, *, wrapup: Wrapup | None = None,
                    disconnect_type: str = "client") -> Participant:
         """Disconnect one participant; when no agent or api party is left, end it for all."""
@@ -131,10 +167,11 @@ class Conversation:
     # -- inbound: flow, queue, offers ------------------------------------------------------
 
     def _party(self, purpose: Purpose, now_ms: int, *, state: State = State.CONNECTED,
-               **extra: object) -> Participant:
+               direction: str | None = None, **extra: object) -> Participant:
         p = Participant(
             id=new_id(), conversation_id=self.id, purpose=purpose, state=state,
-            communication_id=new_id(), direction=self.originating_direction, start_ms=now_ms,
+            communication_id=new_id(), direction=direction or self.originating_direction,
+            start_ms=now_ms,
             connected_ms=now_ms if state is State.CONNECTED else None,
             address=self.org_address, from_address=self.org_address,
             to_address=self.customer_address, **extra)  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""ACD queues: who may handle a queue's conversations, and which number it texts from."""
+"""ACD queues: who may handle a queue's conversations, which number it texts from, and what
+its wrap-up prompt asks of an agent after a conversation (after-call work)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,19 @@ class WrapupPrompt(StrEnum):
     MANDATORY_TIMEOUT = "MANDATORY_TIMEOUT"
     MANDATORY_FORCED_TIMEOUT = "MANDATORY_FORCED_TIMEOUT"
     AGENT_REQUESTED = "AGENT_REQUESTED"
+
+
+MANDATORY_PROMPTS = frozenset({WrapupPrompt.MANDATORY, WrapupPrompt.MANDATORY_TIMEOUT,
+                               WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
+"""An agent who leaves without a wrap-up code owes one: they are in after-call work
+(`wrapupRequired`), and the conversation still counts against their capacity."""
+
+TIMED_PROMPTS = frozenset({WrapupPrompt.MANDATORY_TIMEOUT,
+                           WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
+"""After-call work ends by itself when the queue's timeout passes."""
+
+DEFAULT_ACW_TIMEOUT_MS = 30_000
+"""The timeout of a timed prompt on a queue that sets no `acwSettings.timeoutMs`."""
 
 
 class SkillEvaluationMethod(StrEnum):
@@ -46,6 +60,12 @@ class Queue:
     member_count: int = 0
     joined_member_count: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+
+    def acw_timeout_ms(self) -> int | None:
+        """How long after-call work may last on this queue; None when it does not time out."""
+        if self.wrapup_prompt not in TIMED_PROMPTS:
+            return None
+        return self.wrapup_timeout_ms or DEFAULT_ACW_TIMEOUT_MS
 
     def validate(self) -> None:
         if not self.name or not self.name.strip():

@@ -34,10 +34,10 @@ from parley.domain.acd import (
 from parley.domain.agents import DEFAULT_MESSAGE_CAPACITY, SystemPresence
 from parley.domain.conversations import Conversation
 from parley.domain.errors import NotFound
-from parley.services.events import conversation_event, conversation_topics, routing_status_event
+from parley.services.events import publish_conversation, routing_status_event
 from parley.services.ports import AcdRecord, Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 from parley.services.tasks import stop_task
-from parley.services.views import ConversationView, build_view
+from parley.services.views import build_view
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,7 @@ class AcdService:
         if touched:
             self._wake.set()  # a new offer may have the earliest deadline
         for view in views:
-            self._publish(view)
+            publish_conversation(self._bus, view)
         self._publish_statuses(org_id, statuses, now)
 
     def _publish_statuses(self, org_id: str, statuses: list[StatusChanged], now: int) -> None:
@@ -498,8 +498,3 @@ class AcdService:
             return
         self._wake.set()
         self._publish_statuses(org_id, routing.statuses, routing.at_ms)
-
-    def _publish(self, view: ConversationView) -> None:
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=view.conversation.org_id)

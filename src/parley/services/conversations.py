@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import heapq
 import logging
 
 from parley.domain.access import Permission, Principal, Role
-from parley.domain.agents import WrapupCode
 from parley.domain.conversations import (
     Conversation,
     Participant,
@@ -21,9 +17,10 @@ from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, outbound_message
 from parley.domain.phone import parse_e164
-from parley.domain.queues import Queue, WrapupPrompt
+from parley.domain.queues import MANDATORY_PROMPTS, WrapupPrompt
 from parley.domain.sms_text import check_sendable
-from parley.services.events import conversation_event, conversation_topics
+from parley.services.after_call_work import AfterCallWork
+from parley.services.events import ConversationEvents
 from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.opt_out import OptOutService
 from parley.services.ports import (
@@ -36,8 +33,8 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.sending import OutboxSender
-from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
+from parley.services.wrapup import checked_wrapup
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +54,8 @@ def check_messenger_type(raw: object, field: str) -> None:
 class ConversationService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, store: MessageStore,
                  numbers: NumberDirectory, sender: OutboxSender, router: Router,
-                 bus: EventBus, opt_outs: OptOutService) -> None:
+                 bus: EventBus, opt_outs: OptOutService,
+                 after_call_work: AfterCallWork) -> None:
         self._opt_outs = opt_outs
         self._uow = uow
         self._clock = clock
@@ -65,11 +63,8 @@ class ConversationService:
         self._numbers = numbers
         self._sender = sender
         self._router = router
-        self._bus = bus
-        self._acw: list[tuple[int, str, str, str]] = []
-        """(deadline, org, conversation, participant) of after-call work that times out"""
-        self._acw_wake = asyncio.Event()
-        self._acw_task: asyncio.Task[None] | None = None
+        self._events = ConversationEvents(uow, bus)
+        self._acw = after_call_work
 
     # -- starting ------------------------------------------------------------------------
 
@@ -116,7 +111,7 @@ class ConversationService:
                                       queue_id=queue.id)
                 await uow.conversations.add(conv)
             await uow.commit()
-        await self.publish(principal.org_id, conv.id)
+        await self._events.publish(principal.org_id, conv.id)
         return conv
 
     @staticmethod
@@ -129,16 +124,7 @@ class ConversationService:
                            "continue it")
         if conv.active_agent(user_id) is not None:
             return conv
-        others = [p for p in conv.agents() if p.is_active]
-        if others:
-            raise Conflict(f"conversation {conv.id} with {conv.customer_address} is being "
-                           "handled by another agent")
-        conv.participants.append(Participant(
-            id=new_id(), conversation_id=conv.id, purpose=Purpose.AGENT, state=State.CONNECTED,
-            communication_id=new_id(), direction="outbound", start_ms=now, connected_ms=now,
-            address=conv.org_address, from_address=conv.org_address,
-            to_address=conv.customer_address, user_id=user_id, queue_id=queue_id,
-            name=agent_name))
+        conv.join_agent(user_id, queue_id, agent_name, now)
         await uow.conversations.save(conv)
         return conv
 
@@ -186,19 +172,10 @@ class ConversationService:
                 org_id=principal.org_id, org_address=sender, customer_address=customer,
                 now_ms=now, client_id=principal.client_id)
             conv.end(now, disconnect_type="client")  # nobody waits for a reply on it
-            api = conv.participants[-1]
-        else:
-            found = [p for p in conv.participants
-                     if p.purpose is Purpose.API and p.client_id == principal.client_id]
-            if found:
-                api = found[0]
-            else:
-                api = Participant(
-                    id=new_id(), conversation_id=conv.id, purpose=Purpose.API,
-                    state=State.DISCONNECTED, communication_id=new_id(), direction="outbound",
-                    start_ms=now, end_ms=now, address=sender, from_address=sender,
-                    to_address=customer, client_id=principal.client_id)
-                new_parties.append(api)
+        api = conv.api_participant(principal.client_id)
+        if api is None:
+            api = conv.add_api_participant(principal.client_id, now)
+            new_parties.append(api)
         message = outbound_message(
             id=new_id(), org_id=principal.org_id, conversation_id=conv.id,
             participant_id=api.id, from_address=sender, to_address=customer, text=text,
@@ -238,7 +215,7 @@ class ConversationService:
             conv = await uow.conversations.get(principal.org_id, conversation_id)
             if conv is None:
                 raise NotFound(f"conversation {conversation_id} not found")
-            self._check_visible(principal, conv)
+            conv.check_visible(principal)
             return await build_view(uow, principal.org_id, conv)
 
     async def active(self, principal: Principal) -> list[ConversationView]:
@@ -257,18 +234,11 @@ class ConversationService:
             conv = await uow.conversations.get(principal.org_id, conversation_id)
             if conv is None:
                 raise NotFound(f"conversation {conversation_id} not found")
-            self._check_visible(principal, conv)
+            conv.check_visible(principal)
             message = await uow.messages.get(principal.org_id, conversation_id, message_id)
         if message is None:
             raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
         return message
-
-    @staticmethod
-    def _check_visible(principal: Principal, conv: Conversation) -> None:
-        if principal.can(Permission.VIEW_ALL_CONVERSATIONS):
-            return
-        if principal.user_id is None or not conv.involves_user(principal.user_id):
-            raise Forbidden(f"you are not a participant of conversation {conv.id}")
 
     # -- participant changes -------------------------------------------------------------
 
@@ -288,7 +258,7 @@ class ConversationService:
                 principal.require(Permission.MANAGE_AGENTS)
             queue = await uow.queues.get(org, p.queue_id) if p.queue_id else None
             if wrapup is not None:
-                wrapup = await self._checked_wrapup(uow, org, queue, wrapup)
+                wrapup = await checked_wrapup(uow, org, queue, wrapup)
         if p.state is State.ALERTING and p.user_id is not None and state is not None:
             if state == "connected":
                 await self._router.accept(org, conversation_id, p.user_id)
@@ -305,83 +275,11 @@ class ConversationService:
                                      leave=state == "disconnected", wrapup=wrapup,
                                      prompt=None if queue is None else queue.wrapup_prompt)
         if finished:
-            await self._release(org, conversation_id, p.queue_id)
-        elif queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
-            self._acw_later(org, conversation_id, participant_id,
-                            self._clock.now_ms() + acw_timeout_ms(queue))
-        await self.publish(org, conversation_id)
-
-    async def _release(self, org_id: str, conversation_id: str, queue_id: str | None) -> None:
-        """The agent is done with it: free their capacity (and serve a text that came in
-        during after-call work)."""
-        if self._router.is_routing(org_id, conversation_id):
-            await self._router.finish(org_id, conversation_id)
-            await self._requeue_unattended(org_id, conversation_id, queue_id)
-
-    # -- after-call work that times out -------------------------------------------------------
-
-    def _acw_later(self, org_id: str, conversation_id: str, participant_id: str,
-                   deadline_ms: int) -> None:
-        heapq.heappush(self._acw, (deadline_ms, org_id, conversation_id, participant_id))
-        self._acw_wake.set()
-
-    async def start(self) -> None:
-        """Re-arm after-call-work timeouts that were running when the server stopped."""
-        async with self._uow(read_only=True) as uow:
-            pending = await uow.conversations.in_after_call_work()
-            for org_id, conversation_id, participant_id, queue_id, end_ms in pending:
-                queue = await uow.queues.get(org_id, queue_id) if queue_id else None
-                if queue is not None and queue.wrapup_prompt in TIMED_PROMPTS:
-                    self._acw_later(org_id, conversation_id, participant_id,
-                                    end_ms + acw_timeout_ms(queue))
-        self._acw_task = asyncio.create_task(self._acw_forever(), name="acw-timeouts")
-
-    async def stop(self) -> None:
-        await stop_task(self._acw_task)
-        self._acw_task = None
-
-    async def _acw_forever(self) -> None:
-        while True:
-            self._acw_wake.clear()
-            wait_s = 60.0
-            if self._acw:
-                wait_s = max(0.0, (self._acw[0][0] - self._clock.now_ms()) / 1000)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._acw_wake.wait(), timeout=min(wait_s, 60.0))
-            try:
-                await self.end_due_after_call_work()
-            except Exception:
-                log.exception("ending timed-out after-call work failed; will try again")
-
-    async def end_due_after_call_work(self) -> int:
-        """Wrap up, as Genesys does (ININ-WRAP-UP-TIMEOUT), whoever's time ran out."""
-        ended = 0
-        while self._acw and self._acw[0][0] <= self._clock.now_ms():
-            _, org_id, conversation_id, participant_id = heapq.heappop(self._acw)
-            now = self._clock.now_ms()
-            async with self._uow() as uow:
-                conv = await uow.conversations.get(org_id, conversation_id)
-                p = None if conv is None else conv.participant(participant_id)
-                if conv is None or p is None or not p.wrapup_required:
-                    continue
-                p.wrapup = Wrapup(code=ACW_TIMEOUT_CODE, name=ACW_TIMEOUT_CODE, end_ms=now)
-                p.wrapup_required = False
-                await uow.conversations.save(conv)
-                await uow.commit()
-            await self._release(org_id, conversation_id, p.queue_id)
-            await self.publish(org_id, conversation_id)
-            ended += 1
-        return ended
-
-    async def _requeue_unattended(self, org_id: str, conversation_id: str,
-                                  queue_id: str | None) -> None:
-        """The customer texted again while the agent was in after-call work: the text
-        reopened the conversation but found nobody, so it waits in the queue again."""
-        async with self._uow(read_only=True) as uow:
-            conv = await uow.conversations.get(org_id, conversation_id)
-        if queue_id is not None and conv is not None and conv.is_active and not any(
-                q.is_active for q in conv.participants if q.purpose is not Purpose.CUSTOMER):
-            await self._router.transfer(org_id, conversation_id, queue_id)
+            await self._acw.release(org, conversation_id, p.queue_id)
+        elif queue is not None and (timeout_ms := queue.acw_timeout_ms()) is not None:
+            self._acw.time_out_at(org, conversation_id, participant_id,
+                                  self._clock.now_ms() + timeout_ms)
+        await self._events.publish(org, conversation_id)
 
     async def _leave(self, principal: Principal, conversation_id: str, participant_id: str, *,
                      leave: bool, wrapup: Wrapup | None, prompt: WrapupPrompt | None) -> bool:
@@ -411,41 +309,12 @@ class ConversationService:
             await uow.commit()
         return not p.wrapup_required and not p.is_active
 
-    @staticmethod
-    async def _checked_wrapup(uow: UnitOfWork, org_id: str, queue: Queue | None,
-                              wrapup: Wrapup) -> Wrapup:
-        if wrapup.code is None:
-            raise InvalidInput("wrapup.code is required (a wrap-up code id)", field="wrapup.code")
-        code = await uow.wrapup_codes.get(org_id, wrapup.code)
-        if code is None:
-            raise InvalidInput(f"wrap-up code {wrapup.code} not found", field="wrapup.code")
-        if queue is not None:
-            allowed = await uow.wrapup_codes.of_queue(queue.id)
-            if allowed and code.id not in {c.id for c in allowed}:
-                raise InvalidInput(f"wrap-up code '{code.name}' is not offered by queue "
-                                   f"'{queue.name}'", field="wrapup.code")
-        wrapup.name = code.name
-        return wrapup
-
-    async def wrapup_codes(self, principal: Principal, conversation_id: str,
-                           participant_id: str) -> list[WrapupCode]:
-        """The codes this participant may use: its queue's, else the organisation's."""
-        async with self._uow(read_only=True) as uow:
-            conv = await self._visible(uow, principal, conversation_id)
-            p = conv.participant(participant_id)
-            if p.queue_id is not None:
-                codes = await uow.wrapup_codes.of_queue(p.queue_id)
-                if codes:
-                    return codes
-            codes, _ = await uow.wrapup_codes.page(principal.org_id, page=1, size=500)
-            return codes
-
     async def _visible(self, uow: UnitOfWork, principal: Principal,
                        conversation_id: str) -> Conversation:
         conv = await uow.conversations.get(principal.org_id, conversation_id)
         if conv is None:
             raise NotFound(f"conversation {conversation_id} not found")
-        self._check_visible(principal, conv)
+        conv.check_visible(principal)
         return conv
 
     async def transfer(self, principal: Principal, conversation_id: str, participant_id: str,
@@ -466,16 +335,6 @@ class ConversationService:
             if await uow.queues.get(principal.org_id, queue_id) is None:
                 raise NotFound(f"queue {queue_id} not found", field="queueId")
         await self._router.transfer(principal.org_id, conversation_id, queue_id)
-
-    async def publish(self, org_id: str, conversation_id: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            conv = await uow.conversations.get(org_id, conversation_id)
-            if conv is None:
-                return
-            view = await build_view(uow, org_id, conv)
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
 
     async def send_automatic(self, org_id: str, conversation_id: str, text: str, *,
                              keyword_reply: bool = False) -> Message:
@@ -521,17 +380,3 @@ class ConversationService:
         for m in messages:
             self._sender.enqueue(m)
 
-
-ACW_TIMEOUT_CODE = "ININ-WRAP-UP-TIMEOUT"
-DEFAULT_ACW_TIMEOUT_MS = 30_000
-TIMED_PROMPTS = frozenset({WrapupPrompt.MANDATORY_TIMEOUT,
-                           WrapupPrompt.MANDATORY_FORCED_TIMEOUT})
-
-
-def acw_timeout_ms(queue: Queue) -> int:
-    """How long after-call work may last on a queue with a timed wrap-up prompt."""
-    return queue.wrapup_timeout_ms or DEFAULT_ACW_TIMEOUT_MS
-
-
-MANDATORY_PROMPTS = frozenset({WrapupPrompt.MANDATORY, WrapupPrompt.MANDATORY_TIMEOUT,
-                               WrapupPrompt.MANDATORY_FORCED_TIMEOUT})

@@ -1,9 +1,14 @@
-"""Event bodies for the notification topics, shaped as Genesys' event models.
+"""Event bodies for the notification topics, shaped as Genesys' event models, and the one
+way a conversation's change is published.
 
 They are part of the wire contract like the REST shapes, but they are published by use cases,
-so they are built here. Message conversation events follow `ConversationMessageEventTopic*`:
-participants without to/from addresses, references as {id, name}, per-message entries with
-`message` {id}, `messageTime`, `messageStatus`, `messageSegmentCount`.
+so they are built here. Every use case that changes a conversation publishes it the same way
+(`publish_conversation`, or `ConversationEvents` when it has to read the conversation first):
+the view, one body, every topic that hears of it.
+
+Message conversation events follow `ConversationMessageEventTopic*`: participants without
+to/from addresses, references as {id, name}, per-message entries with `message` {id},
+`messageTime`, `messageStatus`, `messageSegmentCount`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from typing import Any
 
 from parley.domain.conversations import Participant
 from parley.domain.times import iso
-from parley.services.views import ConversationView
+from parley.services.ports import EventBus, UnitOfWorkFactory
+from parley.services.views import ConversationView, build_view
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +64,35 @@ def conversation_topics(view: ConversationView) -> list[str]:
     queues = {p.queue_id for p in c.participants if p.queue_id}
     return ([f"v2.users.{u}.conversations.messages" for u in sorted(users)]
             + [f"v2.routing.queues.{q}.conversations.messages" for q in sorted(queues)])
+
+
+def publish_conversation(bus: EventBus, view: ConversationView) -> bool:
+    """Publish a conversation as it is now on every topic that hears of it; False (and no
+    body built) when none does."""
+    topics = conversation_topics(view)
+    if not topics:
+        return False
+    body = conversation_event(view)
+    for topic in topics:
+        bus.publish(topic, body, org_id=view.conversation.org_id)
+    return True
+
+
+class ConversationEvents:
+    """Publishes a stored conversation's change, for use cases that do not hold its view."""
+
+    def __init__(self, uow: UnitOfWorkFactory, bus: EventBus) -> None:
+        self._uow = uow
+        self._bus = bus
+
+    async def publish(self, org_id: str, conversation_id: str) -> None:
+        """Read the conversation as stored and publish it (nothing if it is gone)."""
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(org_id, conversation_id)
+            if conv is None:
+                return
+            view = await build_view(uow, org_id, conv)
+        publish_conversation(self._bus, view)
 
 
 def routing_status_event(user_id: str, status: str, start_ms: int) -> dict[str, Any]:

@@ -10,7 +10,11 @@ anything else happens; only then does the conversation move on:
   published inbound message flow, which ends in a transfer to a queue (or a disconnect);
   a number with no route goes to the queue that uses it as its Outbound SMS Number.
 
-Texts from one customer to one number are handled one at a time, in order.
+This module is arrival: storing, threading, the opt-out keywords, and deciding which of those
+applies. Running the flow and carrying out what it asks is services/flow_runs.py's.
+
+Texts from one customer to one number are handled one at a time, in order: the askQuestion
+timeouts are resumed here, under the same per-customer lock as the texts.
 """
 
 from __future__ import annotations
@@ -19,43 +23,24 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from parley.domain.conversations import Conversation, Purpose, start_inbound
+from parley.domain.conversations import Conversation, start_inbound
 from parley.domain.errors import DomainError, NotFound
-from parley.domain.flows import (
-    CallData,
-    Disconnect,
-    FlowContext,
-    FlowDefinition,
-    FlowError,
-    FlowRun,
-    NoReply,
-    Reply,
-    ResumeInput,
-    RunStatus,
-    SendResponse,
-    SetParticipantData,
-    Step,
-    TransferToAcd,
-    WaitForInput,
-    resume,
-    start,
-)
+from parley.domain.flows import FlowRun, NoReply, Reply, RunStatus
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, inbound_message
 from parley.domain.phone import parse_e164
 from parley.domain.sms_text import analyse
-from parley.services.acd import AcdService, Routing
+from parley.services.acd import AcdService
 from parley.services.conversations import ConversationService
-from parley.services.events import conversation_event, conversation_topics
+from parley.services.events import ConversationEvents
+from parley.services.flow_runs import FlowRunner
 from parley.services.flows import FlowService
-from parley.services.numbers import NumberDirectory
+from parley.services.numbers import NumberDirectory, NumberOwner
 from parley.services.opt_out import OptOutService
 from parley.services.ports import (
     AlreadyStored,
     Clock,
-    DataActions,
     EventBus,
     InboundSms,
     MessageStore,
@@ -63,12 +48,8 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.tasks import stop_task
-from parley.services.views import ConversationView, build_view
 
 log = logging.getLogger(__name__)
-
-_IN_MEMORY = (SendResponse, SetParticipantData, TransferToAcd, Disconnect, FlowError)
-"""What a flow run may do and still be carried out in memory, with one write."""
 
 MAX_INBOUND_CHARACTERS = 10_000
 """Reassembled multipart texts are longer than one SMS; this only bounds abuse."""
@@ -151,19 +132,18 @@ class _Locks:
 class InboundService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
                  messages: MessageStore, numbers: NumberDirectory, flows: FlowService,
-                 acd: AcdService,
-                 conversations: ConversationService, data: DataActions,
+                 runs: FlowRunner, acd: AcdService, conversations: ConversationService,
                  opt_outs: OptOutService, *,
                  threading_window_ms: int, poll_interval_s: float = 1.0) -> None:
         self._uow = uow
         self._clock = clock
-        self._bus = bus
+        self._events = ConversationEvents(uow, bus)
         self._messages = messages
         self._numbers = numbers
         self._flows = flows
+        self._runs = runs
         self._acd = acd
         self._conversations = conversations
-        self._data = data
         self._opt_outs = opt_outs
         self._window_ms = threading_window_ms
         self._poll_s = poll_interval_s
@@ -208,10 +188,9 @@ class InboundService:
                 return stored
             try:
                 if new is not None:
-                    await self._start_routing(owner.org_id, owner.number_id, new.conversation,
-                                              sms.text, new)
+                    await self._start_routing(owner, new.conversation, sms.text, new)
                 else:
-                    await self._route(owner.org_id, stored.conversation_id, sms.text)
+                    await self._route(owner, stored.conversation_id, sms.text)
             except AlreadyStored:
                 if new is None or new.stored:
                     raise
@@ -227,7 +206,7 @@ class InboundService:
                     if (dup := await self._write_new(new)) is not None:
                         return dup
                     stored = Received(new.message.id, new.conversation.id)
-                await self._to_default_queue(owner.org_id, stored.conversation_id)
+                await self._runs.to_default_queue(owner.org_id, stored.conversation_id, owner)
             return stored
 
     async def _answer_keyword(self, org_id: str, conversation_id: str, reply: str) -> None:
@@ -238,7 +217,7 @@ class InboundService:
                                                      keyword_reply=True)
         except DomainError as e:
             log.warning("opt-out reply on %s not sent: %s", conversation_id, e.message)
-        await self._publish(org_id, conversation_id)
+        await self._events.publish(org_id, conversation_id)
 
     async def _store(self, sms: InboundSms, org_id: str, to: str, customer: str,
                      key: str) -> tuple[Received, _NewThread | None]:
@@ -289,7 +268,8 @@ class InboundService:
 
     # -- after storing: agent, flow or a new route ------------------------------------------
 
-    async def _route(self, org_id: str, conversation_id: str, text: str) -> None:
+    async def _route(self, owner: NumberOwner, conversation_id: str, text: str) -> None:
+        org_id = owner.org_id
         async with self._uow(read_only=True) as uow:
             conv = await self._conversation(uow, org_id, conversation_id)
             run = await uow.flows.run(conversation_id)
@@ -297,15 +277,14 @@ class InboundService:
             flow_id, version, state = run
             stored = FlowRun.from_dict(state)
             if stored.status is RunStatus.WAITING_FOR_INPUT:
-                await self._resume(org_id, conv.id, flow_id, version, stored, Reply(text))
+                await self._runs.resume(org_id, conv.id, owner, flow_id, version, stored,
+                                        Reply(text))
                 return
         if self._acd.is_routing(org_id, conv.id) or \
                 any(p.is_active for p in conv.agents()):
-            await self._publish(org_id, conversation_id)
+            await self._events.publish(org_id, conversation_id)
             return
-        owner = await self._numbers.owner(conv.org_address)
-        await self._start_routing(org_id, None if owner is None else owner.number_id, conv,
-                                  text)
+        await self._start_routing(owner, conv, text)
 
     @staticmethod
     async def _conversation(uow: UnitOfWork, org_id: str, conversation_id: str) -> Conversation:
@@ -314,240 +293,21 @@ class InboundService:
             raise NotFound(f"conversation {conversation_id} not found")
         return conv
 
-    async def _start_routing(self, org_id: str, number_id: str | None, conv: Conversation,
-                             text: str, new: _NewThread | None = None) -> None:
+    async def _start_routing(self, owner: NumberOwner, conv: Conversation, text: str,
+                             new: _NewThread | None = None) -> None:
         """A conversation that is not routed yet: run its number's flow, or queue it.
 
         `new` is the held conversation this text starts, not stored yet: a flow that runs in
         memory stores it with all it decides; otherwise it is stored first, and read and
         written through units of work as usual.
         """
-        published = None if number_id is None else \
-            await self._flows.published_for(org_id, number_id)
+        published = await self._flows.published_for(owner.org_id, owner.number_id)
         if published is None:
             if new is not None and (dup := await self._write_new(new)) is not None:
                 raise AlreadyStored(f"inbound text {new.key} was stored as {dup.message_id}")
-            await self._to_default_queue(org_id, conv.id)
+            await self._runs.to_default_queue(owner.org_id, conv.id, owner)
             return
-        now = self._clock.now_ms()
-        conv.enter_flow(published.name, now)
-        customer = conv.customer()
-        opted_out = await self._opt_outs.opted_out(org_id, conv.org_address,
-                                                   conv.customer_address)
-        step = start(published.definition, FlowContext(
-            message_text=text, customer_address=conv.customer_address,
-            now=datetime.fromtimestamp(now / 1000, tz=UTC),
-            participant_data={**customer.attributes, "optedOut": str(opted_out).lower()}))
-        if new is not None and step.run.ended and \
-                all(isinstance(e, _IN_MEMORY) for e in step.events):
-            await self._carry_out_held(org_id, new, published.definition, step)
-            return
-        await self._messages.save_conversations(
-            [conv], messages=[] if new is None else [new.message])
-        if new is not None:
-            new.stored = True
-        await self._carry_out(org_id, conv.id, published.flow_id, published.version,
-                              published.definition, step)
-
-    async def _carry_out_held(self, org_id: str, new: _NewThread,
-                              definition: FlowDefinition, step: Step) -> None:
-        """A flow run that needs no waiting and no data: the new conversation, its text and
-        everything the flow does to it - replies, participant data, the queue and the ACD's
-        offer - are decided in memory and stored in one write, then published."""
-        conv, message = new.conversation, new.message
-        replies: list[Message] = []
-        outbox = []
-        routing: Routing | None = None
-        stored = False
-        try:
-            for event in step.events:
-                if isinstance(event, SendResponse):
-                    try:
-                        reply, entry = await self._conversations.automatic_reply(
-                            conv, event.text)
-                    except DomainError as e:
-                        log.warning("flow reply on %s not sent: %s", conv.id, e.message)
-                        continue
-                    replies.append(reply)
-                    outbox.append(entry)
-                elif isinstance(event, SetParticipantData):
-                    conv.customer().attributes[event.key] = event.value
-                elif isinstance(event, TransferToAcd):
-                    routing = await self._route_held(org_id, conv, event,
-                                                     fallback=definition.fallback_queue)
-                elif isinstance(event, Disconnect):
-                    conv.end(self._clock.now_ms(), disconnect_type="endpoint")
-                elif isinstance(event, FlowError):
-                    log.warning("flow '%s' failed on conversation %s at %s: %s",
-                                definition.name, conv.id, event.action, event.reason)
-            conv.leave_flow(self._clock.now_ms())
-            await self._messages.save_conversations(
-                [conv], messages=[message, *replies], outbox=outbox,
-                acd=[routing.record] if routing is not None and routing.record else [])
-            stored = new.stored = True
-        finally:
-            if routing is not None:
-                await self._acd.settled(org_id, routing, stored=stored)
-        self._conversations.hand_over(replies)
-        view = ConversationView(
-            conversation=conv, messages=[message, *replies],
-            user_names={p.user_id: p.name for p in conv.agents() if p.user_id and p.name},
-            queue_names={p.queue_id: p.name for p in conv.participants
-                         if p.purpose is Purpose.ACD and p.queue_id and p.name})
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
-
-    async def _route_held(self, org_id: str, conv: Conversation, event: TransferToAcd, *,
-                          fallback: str) -> Routing | None:
-        queue = await self._acd.queue_named(org_id, event.queue) or \
-            await self._acd.queue_named(org_id, fallback)
-        if queue is None:
-            owner = await self._numbers.owner(conv.org_address)
-            queue = None if owner is None else \
-                await self._acd.queue_for_number(org_id, owner.number_id)
-        if queue is None:
-            log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s and no "
-                        "queue texts from %s; it waits unrouted", event.queue, fallback,
-                        conv.id, conv.org_address)
-            return None
-        skill_ids, preferred = await self._transfer_targets(org_id, event)
-        return await self._acd.route(org_id, conv, queue.id, priority=event.priority,
-                                     skills=skill_ids, preferred_agent=preferred)
-
-    async def _transfer_targets(self, org_id: str, event: TransferToAcd
-                                ) -> tuple[list[str], str | None]:
-        """The skills (by id) and preferred agent a transfer names, if it names any."""
-        if not event.skills and not event.preferred_agent:
-            return [], None
-        async with self._uow(read_only=True) as uow:
-            skill_ids = []
-            for name in event.skills:
-                skill = await uow.skills.by_name(org_id, name)
-                if skill is not None:
-                    skill_ids.append(skill.id)
-            preferred = None
-            if event.preferred_agent:
-                agent = await uow.users.by_email(event.preferred_agent)
-                preferred = agent.id if agent is not None and agent.org_id == org_id else None
-        return skill_ids, preferred
-
-    async def _resume(self, org_id: str, conversation_id: str, flow_id: str, version: int,
-                      run: FlowRun, given: ResumeInput) -> None:
-        async with self._uow(read_only=True) as uow:
-            definition = await self._flows.definition(uow, org_id, flow_id, version)
-        if definition is None:
-            log.warning("flow %s v%d is gone; conversation %s goes to the default queue",
-                        flow_id, version, conversation_id)
-            await self._end_run(conversation_id)
-            await self._to_default_queue(org_id, conversation_id)
-            return
-        now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
-        step = resume(definition, run, given, now=now)
-        await self._carry_out(org_id, conversation_id, flow_id, version, definition, step)
-
-    async def _carry_out(self, org_id: str, conversation_id: str, flow_id: str, version: int,
-                         definition: FlowDefinition, step: Step) -> None:
-        """Do what the flow asked, in order; data actions resume it until it waits or ends."""
-        while True:
-            follow: Step | None = None
-            for event in step.events:
-                if isinstance(event, SendResponse):
-                    await self._say(org_id, conversation_id, event.text)
-                elif isinstance(event, SetParticipantData):
-                    await self._set_data(org_id, conversation_id, event.key, event.value)
-                elif isinstance(event, CallData):
-                    result = await self._data.call(event)
-                    now = datetime.fromtimestamp(self._clock.now_ms() / 1000, tz=UTC)
-                    follow = resume(definition, step.run, result, now=now)
-                elif isinstance(event, TransferToAcd):
-                    await self._end_run(conversation_id)
-                    await self._transfer(org_id, conversation_id, event,
-                                         fallback=definition.fallback_queue)
-                elif isinstance(event, Disconnect):
-                    await self._end_run(conversation_id)
-                    await self._disconnect(org_id, conversation_id)
-                elif isinstance(event, FlowError):
-                    log.warning("flow '%s' failed on conversation %s at %s: %s",
-                                definition.name, conversation_id, event.action, event.reason)
-                elif isinstance(event, WaitForInput):
-                    await self._save_run(org_id, conversation_id, flow_id, version, step.run,
-                                         self._clock.now_ms() + event.timeout_seconds * 1000)
-            if follow is None:
-                break
-            step = follow
-        if step.run.ended:
-            await self._end_run(conversation_id)
-
-    async def _say(self, org_id: str, conversation_id: str, text: str) -> None:
-        try:
-            await self._conversations.send_automatic(org_id, conversation_id, text)
-        except DomainError as e:
-            log.warning("flow reply on %s not sent: %s", conversation_id, e.message)
-
-    async def _set_data(self, org_id: str, conversation_id: str, key: str, value: str) -> None:
-        async with self._uow() as uow:
-            conv = await self._conversation(uow, org_id, conversation_id)
-            conv.customer().attributes[key] = value
-            await uow.conversations.save(conv)
-            await uow.commit()
-
-    async def _save_run(self, org_id: str, conversation_id: str, flow_id: str, version: int,
-                        run: FlowRun, wait_until_ms: int | None) -> None:
-        async with self._uow() as uow:
-            await uow.flows.put_run(conversation_id, org_id, flow_id, version, run.to_dict(),
-                                    wait_until_ms, self._clock.now_ms())
-            await uow.commit()
-
-    async def _end_run(self, conversation_id: str) -> None:
-        async with self._uow() as uow:
-            await uow.flows.end_run(conversation_id)
-            await uow.commit()
-
-    async def _transfer(self, org_id: str, conversation_id: str, event: TransferToAcd, *,
-                        fallback: str) -> None:
-        queue = await self._acd.queue_named(org_id, event.queue) or \
-            await self._acd.queue_named(org_id, fallback)  # deleted since it was published
-        if queue is None:
-            log.warning("flow transfer to unknown queue '%s' (fallback '%s') on %s; default "
-                        "queue instead", event.queue, fallback, conversation_id)
-            await self._to_default_queue(org_id, conversation_id)
-            return
-        skill_ids, preferred = await self._transfer_targets(org_id, event)
-        await self._acd.enqueue(org_id, conversation_id, queue.id, priority=event.priority,
-                                skills=skill_ids, preferred_agent=preferred)
-
-    async def _to_default_queue(self, org_id: str, conversation_id: str) -> None:
-        """No flow (or a broken one): the queue whose Outbound SMS Number was texted."""
-        async with self._uow(read_only=True) as uow:
-            conv = await self._conversation(uow, org_id, conversation_id)
-        if self._acd.is_routing(org_id, conversation_id):
-            return
-        owner = await self._numbers.owner(conv.org_address)
-        chosen = None if owner is None else \
-            await self._acd.queue_for_number(org_id, owner.number_id)
-        if chosen is None:
-            log.warning("no flow and no queue for texts to %s; conversation %s waits "
-                        "unrouted", conv.org_address, conversation_id)
-            await self._publish(org_id, conversation_id)
-            return
-        await self._acd.enqueue(org_id, conversation_id, chosen.id)
-
-    async def _disconnect(self, org_id: str, conversation_id: str) -> None:
-        async with self._uow() as uow:
-            conv = await self._conversation(uow, org_id, conversation_id)
-            conv.end(self._clock.now_ms(), disconnect_type="endpoint")
-            await uow.conversations.save(conv)
-            await uow.commit()
-        await self._publish(org_id, conversation_id)
-
-    async def _publish(self, org_id: str, conversation_id: str) -> None:
-        async with self._uow(read_only=True) as uow:
-            conv = await self._conversation(uow, org_id, conversation_id)
-            view = await build_view(uow, org_id, conv)
-        body = conversation_event(view)
-        for topic in conversation_topics(view):
-            self._bus.publish(topic, body, org_id=org_id)
+        await self._runs.start(owner, published, conv, text, new)
 
     # -- askQuestion timeouts ---------------------------------------------------------------
 
@@ -576,6 +336,8 @@ class InboundService:
                 flow_id, version, state = run
                 stored = FlowRun.from_dict(state)
                 if stored.status is RunStatus.WAITING_FOR_INPUT:
-                    await self._resume(org_id, conversation_id, flow_id, version, stored,
-                                       NoReply())
+                    # No text brought the number's owner here: look it up, once.
+                    owner = await self._numbers.owner(conv.org_address)
+                    await self._runs.resume(org_id, conversation_id, owner, flow_id, version,
+                                            stored, NoReply())
         return len(due)

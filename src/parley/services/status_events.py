@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from parley.services.events import conversation_event, conversation_topics
+from parley.services.events import publish_conversation
 from parley.services.ports import EventBus, UnitOfWorkFactory
 from parley.services.tasks import stop_task
 from parley.services.views import build_view
@@ -72,12 +72,6 @@ class StatusEvents:
                 conv = await uow.conversations.get(org_id, conversation_id)
                 if conv is None:
                     continue
-                view = await build_view(uow, org_id, conv)
-                topics = conversation_topics(view)
-                if not topics:
-                    continue
-                body = conversation_event(view)
-                for topic in topics:
-                    self._bus.publish(topic, body, org_id=org_id)
-                published += 1
+                if publish_conversation(self._bus, await build_view(uow, org_id, conv)):
+                    published += 1
         return published

@@ -27,6 +27,16 @@ class ConversationView:
                 or (m.created_ms >= p.start_ms and (p.end_ms is None or m.created_ms <= p.end_ms))]
 
 
+def view_in_memory(conv: Conversation, messages: list[Message]) -> ConversationView:
+    """The view of a conversation not read back from the store: the display names are the
+    ones its participants carry (the ACD names the agents and queues it puts on it)."""
+    return ConversationView(
+        conversation=conv, messages=messages,
+        user_names={p.user_id: p.name for p in conv.agents() if p.user_id and p.name},
+        queue_names={p.queue_id: p.name for p in conv.participants
+                     if p.purpose is Purpose.ACD and p.queue_id and p.name})
+
+
 async def build_view(uow: UnitOfWork, org_id: str, conv: Conversation) -> ConversationView:
     """A conversation with its messages and the display names of its users and queues."""
     users = await uow.users.many(org_id, [p.user_id for p in conv.participants if p.user_id])

@@ -1,4 +1,5 @@
-"""Wrap-up codes: the organisation's list, and which ones each queue offers its agents."""
+"""Wrap-up codes: the organisation's list, which ones each queue offers its agents, and
+which one a participant may give."""
 
 from __future__ import annotations
 
@@ -6,11 +7,31 @@ from collections.abc import Sequence
 
 from parley.domain.access import Permission, Principal
 from parley.domain.agents import WrapupCode, check_name
+from parley.domain.conversations import Wrapup
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.ids import new_id
+from parley.domain.queues import Queue
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 MAX_CODES_PER_CALL = 100
+
+
+async def checked_wrapup(uow: UnitOfWork, org_id: str, queue: Queue | None,
+                         wrapup: Wrapup) -> Wrapup:
+    """A wrap-up an agent gives: its code exists and is one the queue offers (any of the
+    organisation's when the queue names none); it takes the code's name."""
+    if wrapup.code is None:
+        raise InvalidInput("wrapup.code is required (a wrap-up code id)", field="wrapup.code")
+    code = await uow.wrapup_codes.get(org_id, wrapup.code)
+    if code is None:
+        raise InvalidInput(f"wrap-up code {wrapup.code} not found", field="wrapup.code")
+    if queue is not None:
+        allowed = await uow.wrapup_codes.of_queue(queue.id)
+        if allowed and code.id not in {c.id for c in allowed}:
+            raise InvalidInput(f"wrap-up code '{code.name}' is not offered by queue "
+                               f"'{queue.name}'", field="wrapup.code")
+    wrapup.name = code.name
+    return wrapup
 
 
 class WrapupService:
@@ -116,3 +137,19 @@ class WrapupService:
             if not await uow.wrapup_codes.remove_from_queue(queue_id, code_id):
                 raise NotFound(f"wrap-up code {code_id} is not on queue {queue_id}")
             await uow.commit()
+
+    async def of_participant(self, principal: Principal, conversation_id: str,
+                             participant_id: str) -> list[WrapupCode]:
+        """The codes this participant may use: its queue's, else the organisation's."""
+        async with self._uow(read_only=True) as uow:
+            conv = await uow.conversations.get(principal.org_id, conversation_id)
+            if conv is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            conv.check_visible(principal)
+            p = conv.participant(participant_id)
+            if p.queue_id is not None:
+                codes = await uow.wrapup_codes.of_queue(p.queue_id)
+                if codes:
+                    return codes
+            codes, _ = await uow.wrapup_codes.page(principal.org_id, page=1, size=500)
+            return codes

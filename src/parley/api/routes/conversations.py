@@ -169,7 +169,7 @@ async def post_replace_queue(conversationId: str, participantId: str, body: Tran
 async def get_participant_wrapup_codes(conversationId: str, participantId: str,
                                        principal: CurrentPrincipal,
                                        parley: App) -> list[WrapupCodeModel]:
-    codes = await parley.conversations.wrapup_codes(principal, conversationId, participantId)
+    codes = await parley.wrapup.of_participant(principal, conversationId, participantId)
     return [WrapupCodeModel.of(c) for c in codes]
 
 
