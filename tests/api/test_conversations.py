@@ -96,7 +96,7 @@ async def conversation(http: httpx.AsyncClient, headers: dict[str, str],
 
 
 def party(conv: dict[str, Any], purpose: str, user_id: str | None = None) -> dict[str, Any]:
-    found = [p for p in conv["participants"] if p["purpose"] == purpose
+    found: list[dict[str, Any]] = [p for p in conv["participants"] if p["purpose"] == purpose
              and (user_id is None or p.get("userId") == user_id)]
     assert len(found) == 1, (purpose, user_id, conv["participants"])
     return found[0]

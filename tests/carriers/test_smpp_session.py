@@ -244,6 +244,7 @@ async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
         "responseTimeoutSeconds": 1})
     conn = CarrierConnection(id="silent", org_id="o", name="Silent", kind=CarrierKind.SMPP,
                              settings=settings, secrets={"password": "x"})
+    # No group committer: this carrier only sends, so it never stores an inbound part.
     carrier = SmppCarrier(conn, SystemClock(), SqlInboundParts(None), hold_s=2)  # type: ignore[arg-type]
 
     async def ignore(*_: object) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import phonenumbers
 import pytest
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 
 from parley.bootstrap import Parley
 from parley.carriers.twilio import TwilioCarrier

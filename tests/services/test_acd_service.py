@@ -10,7 +10,6 @@ it as its Outbound SMS Number.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 import pytest
 
@@ -32,24 +31,12 @@ from parley.services.ports import AcdRecord, InboundSms
 from parley.services.queues import QueueSettings
 from tests.conftest import PG_ADMIN_URL, settings_for
 from tests.orgs import Tenant, make_org, new_customer, random_customer
+from tests.services.probes import ManualClock
 
 TIMEOUT_MS = 30_000
 """A queue's default alertingTimeoutSeconds, in ms."""
 
 # -- a clock the test moves, and a Parley of its own ----------------------------------------
-
-
-class ManualClock:
-    """The Clock port, moved only by `advance`."""
-
-    def __init__(self, now_ms: int | None = None) -> None:
-        self.now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-
-    def now_ms(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @asynccontextmanager
@@ -193,6 +180,12 @@ class Desk:
         async with self.parley.uow(read_only=True) as uow:
             return await uow.acd.get(conversation_id)
 
+    async def held(self, conversation_id: str) -> AcdRecord:
+        """The ACD's record of a conversation it must be holding."""
+        record = await self.record(conversation_id)
+        assert record is not None, f"the ACD holds no record of {conversation_id}"
+        return record
+
     async def status(self, i: int) -> RoutingStatus:
         view = await self.parley.agents.routing_status(self.admin, self.agent_id(i))
         return view.status
@@ -286,7 +279,7 @@ async def test_disconnecting_frees_capacity_for_the_waiting_one(desk: Desk) -> N
     await d.accept(a, 0)
     assert await d.connected_to(a) == ["agent0"]
     assert await d.waiting_in(a) is None  # the acd participant left when the agent connected
-    assert (await d.record(a)).state == "connected"  # type: ignore[union-attr]
+    assert (await d.held(a)).state == "connected"
     assert await d.offered_to(c) == []
 
     await d.leave(a, 0)
@@ -398,7 +391,7 @@ async def test_timeout_with_nobody_else_leaves_it_waiting(desk: Desk) -> None:
     assert await d.status(0) is RoutingStatus.NOT_RESPONDING
     assert await d.offered_to(a) == []
     assert await d.waiting_in(a) == d.org.queue_id
-    assert (await d.record(a)).state == "waiting"  # type: ignore[union-attr]
+    assert (await d.held(a)).state == "waiting"
 
     await d.on_queue(1)
     assert await d.offered_to(a) == ["agent1"]
@@ -597,7 +590,7 @@ async def test_leaving_with_the_code_frees_capacity_at_once(desk: Desk) -> None:
     assert await d.offered_to(b) == ["agent0"]
     c = await d.conversation(a)
     [p] = [q for q in c.agents() if q.wrapup is not None]
-    assert not p.wrapup_required and p.wrapup.name == "Resolved"  # type: ignore[union-attr]
+    assert not p.wrapup_required and p.wrapup is not None and p.wrapup.name == "Resolved"
 
 
 async def test_a_code_the_queue_does_not_offer_is_rejected(desk: Desk) -> None:
@@ -655,7 +648,7 @@ async def test_restart_rebuilds_waiting_and_alerting_conversations(
             await both_on_queue(d, first=0)
             a, b, c = await d.text_in("a"), await d.text_in("b"), await d.text_in("c")
             assert [await d.offered_to(x) for x in (a, b, c)] == [["agent0"], ["agent1"], []]
-            deadline = (await d.record(a)).deadline_ms  # type: ignore[union-attr]
+            deadline = (await d.held(a)).deadline_ms
 
         clock.advance(1_000)
         async with running(url, tmp_path, clock) as second:

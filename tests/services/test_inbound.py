@@ -26,10 +26,9 @@ from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
 from tests.orgs import Tenant, new_customer
-from tests.services.probes import second_node
+from tests.services.probes import ManualClock, second_node
 from tests.services.test_acd_service import (
     Desk,
-    ManualClock,
     client_of,
     desk_on,
     fresh_database,
