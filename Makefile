@@ -69,9 +69,12 @@ chromium:
 	    exit 1; \
 	  fi; }
 
+# mypy's files (src, tests, bench) are in pyproject.toml; then the schema the migrations build
+# is compared with the one store/tables.py declares, on both databases.
 lint: install
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/mypy
+	@$(BIN)/python -m pytest -q tests/store/test_migration_drift.py
 
 bench: install $(SMSC_STAMP)
 	@$(BIN)/python bench/acd.py

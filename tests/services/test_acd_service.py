@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from parley.api.app import create_app
-from parley.bootstrap import Parley, bootstrap, migrate_database
+from parley.bootstrap import Parley, bootstrap
 from parley.domain.access import Principal
 from parley.domain.acd import RoutingStatus
 from parley.domain.conversations import Conversation, Participant, Purpose, State, Wrapup
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.services.ports import AcdRecord, InboundSms
 from parley.services.queues import QueueSettings
-from tests.conftest import PG_ADMIN_URL, settings_for
+from tests.conftest import settings_for
+from tests.databases import fresh_database
 from tests.orgs import Tenant, make_org, new_customer, random_customer
 from tests.services.probes import ManualClock
 
@@ -37,33 +37,6 @@ TIMEOUT_MS = 30_000
 """A queue's default alertingTimeoutSeconds, in ms."""
 
 # -- a clock the test moves, and a Parley of its own ----------------------------------------
-
-
-@asynccontextmanager
-async def fresh_database(database_url: str, data_dir: Path) -> AsyncIterator[str]:
-    """A new, migrated database on the backend of `database_url`, dropped afterwards."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{data_dir / f'own-{uuid.uuid4().hex[:8]}.db'}"
-        await migrate_database(settings_for(url, data_dir))
-        yield url
-        return
-    name = f"parley_own_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    try:
-        await migrate_database(settings_for(url, data_dir))
-        yield url
-    finally:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 @asynccontextmanager

@@ -25,13 +25,13 @@ from parley.domain.messages import Message
 from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
+from tests.databases import fresh_database
 from tests.orgs import Tenant, new_customer
 from tests.services.probes import ManualClock, second_node
 from tests.services.test_acd_service import (
     Desk,
     client_of,
     desk_on,
-    fresh_database,
     running,
 )
 
