@@ -15,19 +15,13 @@ from parley.bootstrap import Parley
 from parley.domain.carriers import LinkState
 from parley.domain.messages import Direction, Message, MessageStatus
 from parley.store import tables as t
-from tests.carriers.conftest import Link, connect, disable
+from tests.carriers.conftest import Link, connect, disable, send
 from tests.carriers.smsc import Smsc
 from tests.orgs import Tenant, random_customer
 from tests.services.probes import outbox_row, wait_for_status
 
 GSM = "Hi! @£$¥ èéùìò ÄÖÑÜ§ €[]{}~^|\\ 100%"
 UCS2 = "Привет, 你好 👋 — ça va?"
-
-
-async def send(link: Link, text: str, to: str | None = None) -> Message:
-    return await link.parley.conversations.send_agentless(
-        link.org.principal(), from_address=link.number, to_address=to or random_customer(),
-        messenger_type="sms", text=text)
 
 
 async def received(link: Link, text: str, polls: int = 500) -> list[dict[str, Any]]:

@@ -31,9 +31,8 @@ from parley.carriers.smpp import _receipt_fields
 from parley.carriers.smpp_session import _WindowBroker, concatenation_of, is_receipt
 from parley.domain.carriers import LinkState
 from parley.domain.messages import MessageStatus
-from tests.carriers.conftest import connect, disable, free_number
+from tests.carriers.conftest import connect, disable, free_number, send
 from tests.carriers.smsc import Smsc
-from tests.carriers.test_smpp import send
 from tests.orgs import Tenant, random_customer
 from tests.services.probes import wait_for_status
 

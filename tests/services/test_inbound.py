@@ -27,13 +27,13 @@ from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
 from tests.databases import fresh_database
 from tests.orgs import Tenant, new_customer
-from tests.services.probes import ManualClock, second_node
-from tests.services.test_acd_service import (
+from tests.services.desk import (
     Desk,
     client_of,
     desk_on,
     running,
 )
+from tests.services.probes import ManualClock, second_node
 
 POLLS = 500
 POLL_S = 0.02
