@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` needs only Parley's runtime dependencies; test, lint and bench add
+# the dev set (test tools, the Genesys SDK, Playwright, matplotlib, mypy) on top.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
 NODE_STAMP := tests/sdk/js/node_modules/.installed
 SMSC_SRC ?= ../shared/tools/smsc
 SMSC_STAMP := $(VENV)/smsc/node_modules/.installed
@@ -12,21 +15,26 @@ PORT ?= 8080
 .PHONY: install run test test-fast lint bench clean chromium
 CHROMIUM ?= /usr/bin/chromium
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
-	@echo "==> creating $(VENV) and installing Parley with its test and dev tools"
+$(RUNTIME_STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing Parley with its runtime dependencies"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	@echo "==> adding the test, bench and dev tools to $(VENV)"
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(DEV_STAMP)
 
 $(NODE_STAMP): tests/sdk/js/package.json tests/sdk/js/package-lock.json
 	@echo "==> installing the official Genesys JavaScript SDK for the SDK tests (npm ci)"
 	@cd tests/sdk/js && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_STAMP)
 
-$(SMSC_STAMP): $(STAMP) $(wildcard $(SMSC_SRC)/package-lock.json $(SMSC_SRC)/smsc.js)
+$(SMSC_STAMP): $(DEV_STAMP) $(wildcard $(SMSC_SRC)/package-lock.json $(SMSC_SRC)/smsc.js)
 	@test -f $(SMSC_SRC)/smsc.js || { echo "the test SMSC is missing: expected $(SMSC_SRC)/smsc.js (set SMSC_SRC=...)"; exit 1; }
 	@echo "==> installing the test SMSC (node-smpp) from $(SMSC_SRC) into $(VENV)/smsc"
 	@rm -rf $(VENV)/smsc && mkdir -p $(VENV)/smsc
@@ -34,7 +42,7 @@ $(SMSC_STAMP): $(STAMP) $(wildcard $(SMSC_SRC)/package-lock.json $(SMSC_SRC)/sms
 	@cd $(VENV)/smsc && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(SMSC_STAMP)
 
-run: install
+run: $(RUNTIME_STAMP)
 	@$(BIN)/parley init --demo --base-url http://$(HOST):$(PORT)
 	@echo
 	@$(BIN)/parley serve --host $(HOST) --port $(PORT)
@@ -61,9 +69,12 @@ chromium:
 	    exit 1; \
 	  fi; }
 
+# mypy's files (src, tests, bench) are in pyproject.toml; then the schema the migrations build
+# is compared with the one store/tables.py declares, on both databases.
 lint: install
 	@$(BIN)/ruff check src tests bench
 	@$(BIN)/mypy
+	@$(BIN)/python -m pytest -q tests/store/test_migration_drift.py
 
 bench: install $(SMSC_STAMP)
 	@$(BIN)/python bench/acd.py

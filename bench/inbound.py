@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from outbound_api import (
+from harness import (
     BenchError,
     Http,
     PostgresStore,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from outbound_api import ROOT, BenchError, Http, Server, free_port, say
+from harness import ROOT, BenchError, Http, Server, free_port, say
 
 SMSC_DIR = ROOT / ".venv" / "smsc"
 

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -55,13 +56,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def settings_for(database_url: str, data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
+def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
         "database_url": database_url, "data_dir": data_dir, "sim_delivery_delay_ms": 50,
         "argon2_time_cost": 1, "argon2_memory_kib": 1024, "outbox_poll_interval_s": 0.2,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_conversations import (
+from tests.api.support import (
     ISO_MS,
     MESSAGES,
     assert_error,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_directory import assert_error, ok
+from tests.api.support import assert_error, ok
 from tests.carriers.conftest import free_number
 from tests.orgs import Tenant, make_org
 from tests.servers import free_port

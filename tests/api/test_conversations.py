@@ -2,13 +2,12 @@
 
 Every error is checked for its Genesys ErrorBody and for a message that says what was wrong;
 every success body is checked for the absence of JSON null (the Python SDK crashes on a null
-enum). The helpers at the top are shared with test_sending.py and test_agentless.py.
+enum); both checks and the conversation steps are in tests/api/support.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from typing import Any
 
@@ -16,137 +15,20 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.orgs import Tenant, make_org, random_customer
-
-MESSAGES = "/api/v2/conversations/messages"
-ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-
-# -- helpers shared by the conversation test modules ------------------------------------------
-
-
-def nulls_in(value: Any, path: str = "$") -> list[str]:
-    """The JSON paths of every null in `value`, however deeply nested."""
-    if value is None:
-        return [path]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in nulls_in(v, f"{path}.{k}")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in nulls_in(v, f"{path}[{i}]")]
-    return []
-
-
-def ok(resp: httpx.Response, status: int = 200) -> Any:
-    """Assert a success status and a null-free JSON body; return the body."""
-    assert resp.status_code == status, f"{resp.status_code}: {resp.text}"
-    body = resp.json()
-    assert nulls_in(body) == [], f"nulls in success body: {nulls_in(body)}"
-    return body
-
-
-def assert_error(resp: httpx.Response, status: int, *fragments: str) -> dict[str, Any]:
-    """Assert a Genesys ErrorBody with `status` whose message contains every fragment."""
-    assert resp.status_code == status, f"expected {status}, got {resp.status_code}: {resp.text}"
-    assert resp.headers["content-type"].startswith("application/json"), resp.headers
-    body: dict[str, Any] = resp.json()
-    assert isinstance(body, dict), body
-    assert isinstance(body.get("message"), str) and body["message"].strip(), body
-    assert isinstance(body.get("code"), str) and body["code"], body
-    assert body.get("status") == status, body
-    assert isinstance(body.get("contextId"), str) and body["contextId"], body
-    uuid.UUID(body["contextId"])
-    for fragment in fragments:
-        assert fragment.lower() in body["message"].lower(), (fragment, body["message"])
-    return body
-
-
-def assert_nul_refused_or(resp: httpx.Response, database_url: str, status: int,
-                          *fragments: str) -> None:
-    """NUL (U+0000): PostgreSQL cannot store it, so a clear 400 there, never a 500; SQLite
-    holds it, so there the request gets its ordinary answer (`status`, `fragments`)."""
-    if database_url.startswith("postgresql"):
-        assert_error(resp, 400, "cannot be stored", "NUL")
-    elif status >= 400:
-        assert_error(resp, status, *fragments)
-    else:
-        assert resp.status_code == status, resp.text
-
-
-def customer_for(org: Tenant, *avoid: str) -> str:
-    """A customer number that is neither the org's own number nor one of `avoid`."""
-    while True:
-        number = random_customer()
-        if number != org.number and number not in avoid:
-            return number
-
-
-async def start(http: httpx.AsyncClient, org: Tenant, headers: dict[str, str],
-                customer: str, **extra: Any) -> str:
-    """POST /api/v2/conversations/messages; return the conversation id."""
-    body = {"queueId": org.queue_id, "toAddress": customer, "toAddressMessengerType": "sms",
-            **extra}
-    created = ok(await http.post(MESSAGES, headers=headers, json=body))
-    return str(created["id"])
-
-
-async def conversation(http: httpx.AsyncClient, headers: dict[str, str],
-                       conv_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = ok(await http.get(f"/api/v2/conversations/{conv_id}",
-                                             headers=headers))
-    return body
-
-
-def party(conv: dict[str, Any], purpose: str, user_id: str | None = None) -> dict[str, Any]:
-    found = [p for p in conv["participants"] if p["purpose"] == purpose
-             and (user_id is None or p.get("userId") == user_id)]
-    assert len(found) == 1, (purpose, user_id, conv["participants"])
-    return found[0]
-
-
-async def started(http: httpx.AsyncClient, org: Tenant, agent_index: int = 0,
-                  customer: str | None = None) -> tuple[str, str, str, str]:
-    """Start a conversation as agent `agent_index`: (conversation, participant, comm, customer)."""
-    agent = org.agents[agent_index]
-    customer = customer or customer_for(org)
-    conv_id = await start(http, org, agent.headers, customer)
-    me = party(await conversation(http, agent.headers, conv_id), "agent", agent.id)
-    return conv_id, me["id"], me["messages"][0]["id"], customer
-
-
-def send_path(conv_id: str, communication_id: str) -> str:
-    return f"{MESSAGES}/{conv_id}/communications/{communication_id}/messages"
-
-
-async def disconnect(http: httpx.AsyncClient, headers: dict[str, str], conv_id: str,
-                     participant_id: str, **extra: Any) -> httpx.Response:
-    return await http.patch(f"{MESSAGES}/{conv_id}/participants/{participant_id}",
-                            headers=headers, json={"state": "disconnected", **extra})
-
-
-async def poll_status(http: httpx.AsyncClient, headers: dict[str, str], conv_id: str,
-                      message_id: str, want: str) -> dict[str, Any]:
-    """Poll GET .../messages/{messageId} until its status is `want` (bounded)."""
-    data: dict[str, Any] = {}
-    for _ in range(300):
-        data = ok(await http.get(f"{MESSAGES}/{conv_id}/messages/{message_id}",
-                                 headers=headers))
-        if data["status"] == want:
-            return data
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"message {message_id} never reached {want}: {data}")
-
-
-async def phone_messages(http: httpx.AsyncClient, headers: dict[str, str], phone: str,
-                         count: int, status: str = "delivery-success") -> list[dict[str, Any]]:
-    """Poll the simulator's handset until it shows `count` messages, the last with `status`."""
-    entities: list[dict[str, Any]] = []
-    for _ in range(300):
-        entities = ok(await http.get("/sim/v1/messages", params={"phone": phone},
-                                     headers=headers))["entities"]
-        if len(entities) >= count and entities[-1]["status"] == status:
-            return entities
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"phone {phone} never showed {count} message(s) {status}: {entities}")
-
+from tests.api.support import (
+    ISO_MS,
+    MESSAGES,
+    assert_error,
+    assert_nul_refused_or,
+    conversation,
+    customer_for,
+    disconnect,
+    ok,
+    party,
+    start,
+    started,
+)
+from tests.orgs import Tenant, make_org
 
 # -- POST /api/v2/conversations/messages ------------------------------------------------------
 

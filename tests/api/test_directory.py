@@ -1,9 +1,4 @@
-"""Tokens, the organisation and users over HTTP: /api/v2/tokens/me, /organizations/me, /users.
-
-Also home of the two assertions every API test module shares: `assert_error` (a Genesys
-ErrorBody with the right status and a message that says what was wrong) and `assert_no_nulls`
-(the Python SDK crashes on a JSON null in an enum field, so /api/v2 responses never hold one).
-"""
+"""Tokens, the organisation and users over HTTP: /api/v2/tokens/me, /organizations/me, /users."""
 
 from __future__ import annotations
 
@@ -17,48 +12,8 @@ from parley.bootstrap import Parley
 from parley.domain.access import Role
 from parley.domain.directory import GrantType, TokenRecord
 from parley.services import credentials
+from tests.api.support import assert_error, ok
 from tests.orgs import Tenant, client_token, make_org
-
-ERROR_FIELDS = ("message", "code", "status", "contextId")
-
-
-def assert_no_nulls(value: Any, path: str = "$") -> None:
-    """Fail if `value` (decoded JSON) holds a null anywhere, naming where."""
-    assert value is not None, f"null at {path}"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            assert_no_nulls(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            assert_no_nulls(item, f"{path}[{i}]")
-
-
-def ok(resp: httpx.Response, status: int = 200) -> Any:
-    """The JSON body of a successful /api/v2 response, checked for nulls."""
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert_no_nulls(body)
-    return body
-
-
-def assert_error(resp: httpx.Response, status: int, *says: str,
-                 field: str | None = None) -> dict[str, Any]:
-    """A Genesys ErrorBody with `status`, whose message contains every phrase in `says`."""
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/json"), resp.headers
-    body: dict[str, Any] = resp.json()
-    for name in ERROR_FIELDS:
-        assert body.get(name), f"error body lacks {name}: {body}"
-    assert body["status"] == status
-    assert isinstance(body["message"], str) and isinstance(body["code"], str)
-    assert isinstance(body["messageParams"], dict)
-    assert_no_nulls(body)
-    for phrase in says:
-        assert phrase.lower() in body["message"].lower(), \
-            f"message {body['message']!r} does not say {phrase!r}"
-    if field is not None:
-        assert field in [d.get("fieldName") for d in body.get("details", [])], body
-    return body
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import secrets
 import httpx
 
 from parley.bootstrap import Parley
-from tests.api.test_conversations import assert_error, ok
+from tests.api.support import assert_error, ok
 from tests.orgs import Tenant, login, make_org
 
 CLIENTS = "/api/v2/oauth/clients"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.test_directory import assert_error
+from tests.api.support import assert_error
 from tests.orgs import Tenant
 
 

@@ -17,7 +17,7 @@ import pytest
 from parley.bootstrap import Parley
 from parley.domain.flows import EXAMPLE_FLOW
 from parley.services.demo import DEMO_FLOW
-from tests.api.test_directory import assert_error, assert_no_nulls
+from tests.api.support import assert_error, ok
 from tests.orgs import Tenant, make_org
 
 FLOWS = "/api/v2/flows"
@@ -74,13 +74,6 @@ def flow_yaml(name: str, *, greeting: str = "Hello from the flow", queue: str = 
             "  toQueue:\n"
             f"    transferToAcd: {{queue: {queue}}}\n"
             f"{extra}")
-
-
-def ok(resp: httpx.Response, status: int = 200) -> Any:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert_no_nulls(body)
-    return body
 
 
 async def create_flow(http: httpx.AsyncClient, org: Tenant, name: str,

@@ -23,13 +23,22 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from parley.api.app import create_app
 from parley.bootstrap import Parley
-from tests.api.test_conversations import assert_error, ok
+from tests.api.support import (
+    MESSAGES,
+    accept,
+    assert_error,
+    conversation_with,
+    ok,
+    on_queue,
+    parties,
+    patch_party,
+    text_in,
+    user_of,
+)
 from tests.orgs import Person, Tenant, new_customer
 
 POLLS = 500
 POLL_S = 0.02
-MESSAGES = "/api/v2/conversations/messages"
-
 INTAKE_FLOW = """\
 name: Intake {tag}
 type: inboundshortmessage
@@ -57,14 +66,6 @@ actions:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def text_in(http: httpx.AsyncClient, org: Tenant, customer: str, text: str) -> str:
-    """The customer's phone texts the organisation's number; the carrier message id."""
-    body = ok(await http.post("/sim/v1/messages", headers=org.admin_headers,
-                              json={"from": customer, "to": org.number, "text": text}))
-    assert isinstance(body["id"], str) and body["id"]
-    return str(body["id"])
-
-
 async def handset(http: httpx.AsyncClient, org: Tenant, customer: str,
                   received: int) -> list[dict[str, Any]]:
     """What the phone received from the organisation, once `received` texts were delivered."""
@@ -79,42 +80,10 @@ async def handset(http: httpx.AsyncClient, org: Tenant, customer: str,
     return found
 
 
-async def conversation_with(http: httpx.AsyncClient, org: Tenant,
-                            customer: str) -> dict[str, Any]:
-    """The organisation's active conversation with `customer` (GET conversations/messages)."""
-    body = ok(await http.get(MESSAGES, headers=org.admin_headers))
-    found: list[dict[str, Any]] = [c for c in body["entities"]
-                                   if any(p["purpose"] == "customer"
-                                          and p.get("address") == customer
-                                          for p in c["participants"])]
-    assert len(found) == 1, f"{len(found)} active conversations with {customer}"
-    return found[0]
-
-
 async def conversation(http: httpx.AsyncClient, org: Tenant, cid: str) -> dict[str, Any]:
     body: dict[str, Any] = ok(await http.get(f"/api/v2/conversations/{cid}",
                                              headers=org.admin_headers))
     return body
-
-
-def parties(conv: dict[str, Any], purpose: str, state: str | None = None
-            ) -> list[dict[str, Any]]:
-    """Participants of a conversation (either shape) by purpose and communication state."""
-    def state_of(p: dict[str, Any]) -> str:
-        return str(p.get("state") or p["messages"][0]["state"])
-    return [p for p in conv["participants"]
-            if p["purpose"] == purpose and (state is None or state_of(p) == state)]
-
-
-def user_of(p: dict[str, Any]) -> str:
-    return str(p.get("userId") or p["user"]["id"])
-
-
-async def on_queue(http: httpx.AsyncClient, person: Person) -> None:
-    body = ok(await http.patch(f"/api/v2/users/{person.id}/presences/purecloud",
-                               headers=person.headers,
-                               json={"presenceDefinition": {"systemPresence": "OnQueue"}}))
-    assert body["presenceDefinition"]["systemPresence"] == "OnQueue"
 
 
 async def status_of(http: httpx.AsyncClient, person: Person) -> str:
@@ -135,22 +104,6 @@ async def offered(http: httpx.AsyncClient, org: Tenant, cid: str) -> list[str]:
     """User ids the conversation is alerting."""
     return [user_of(p) for p in parties(await conversation(http, org, cid), "agent",
                                         "alerting")]
-
-
-async def patch_party(http: httpx.AsyncClient, person: Person, cid: str, pid: str,
-                      body: dict[str, Any]) -> httpx.Response:
-    return await http.patch(f"{MESSAGES}/{cid}/participants/{pid}", headers=person.headers,
-                            json=body)
-
-
-async def accept(http: httpx.AsyncClient, org: Tenant, person: Person,
-                 cid: str) -> dict[str, Any]:
-    """Accept the person's alerting offer on `cid`; their participant (as GET shows it)."""
-    conv = await conversation(http, org, cid)
-    [mine] = [p for p in parties(conv, "agent", "alerting") if user_of(p) == person.id]
-    resp = await patch_party(http, person, cid, mine["id"], {"state": "connected"})
-    assert resp.status_code == 202, resp.text
-    return mine
 
 
 async def add_queue(http: httpx.AsyncClient, org: Tenant, name: str,

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_directory import assert_error, ok
+from tests.api.support import assert_error, ok
 from tests.orgs import Tenant, make_org
 
 QUEUES = "/api/v2/routing/queues"

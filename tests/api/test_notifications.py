@@ -26,16 +26,21 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from parley.api.app import create_app
 from parley.bootstrap import Parley, bootstrap
-from tests.api.test_conversations import (
+from tests.api.support import (
     MESSAGES,
+    REDIRECT,
+    assert_error,
+    assert_token,
+    bearer,
+    code_login,
     conversation,
     customer_for,
     disconnect,
+    ok,
     party,
+    pkce_pair,
     send_path,
 )
-from tests.api.test_directory import assert_error, ok
-from tests.api.test_oauth import REDIRECT, assert_token, bearer, code_login, pkce_pair
 from tests.conftest import settings_for
 from tests.orgs import Tenant, make_org
 

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.test_directory import assert_error, ok
-from tests.orgs import AREA_CODES, Tenant
-
-NUMBERS = "/api/v2/routing/sms/phonenumbers"
-AVAILABLE = "/api/v2/routing/sms/availablephonenumbers"
-
-
-async def free_number(http: httpx.AsyncClient, org: Tenant) -> str:
-    """A US number the simulator offers and nobody has registered yet."""
-    for _ in range(20):
-        found = ok(await http.get(AVAILABLE, headers=org.admin_headers, params={
-            "countryCode": "US", "phoneNumberType": "local",
-            "areaCode": random.choice(AREA_CODES)}))
-        if found["entities"]:
-            return str(random.choice(found["entities"])["phoneNumber"])
-    raise AssertionError("the simulator offers no free numbers")
-
-
-async def provision(http: httpx.AsyncClient, org: Tenant, **fields: Any) -> dict[str, Any]:
-    """Register a free number (retrying if another test takes it first)."""
-    for _ in range(10):
-        body = {"phoneNumber": await free_number(http, org), "phoneNumberType": "local",
-                "countryCode": "US", **fields}
-        resp = await http.post(NUMBERS, json=body, headers=org.admin_headers)
-        if resp.status_code != 409:
-            result: dict[str, Any] = ok(resp)
-            return result
-    raise AssertionError("could not register a free number")
-
+from tests.api.support import AVAILABLE, NUMBERS, assert_error, free_number, ok, provision
+from tests.orgs import Tenant
 
 # -- available numbers ------------------------------------------------------------------------
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -15,40 +12,17 @@ import pytest
 from parley.bootstrap import Parley
 from parley.domain.access import Role
 from parley.domain.directory import GrantType
-from tests.api.test_directory import assert_error, ok
+from tests.api.support import (
+    REDIRECT,
+    assert_error,
+    assert_token,
+    bearer,
+    code_login,
+    ok,
+    parse_form,
+    pkce_pair,
+)
 from tests.orgs import Tenant, make_org
-
-REDIRECT = "http://127.0.0.1:5555/callback"
-
-
-class FormParser(HTMLParser):
-    """The login page's <form>: its action and every named <input> with its value."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.inputs: dict[str, str] = {}
-        self.input_types: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = values.get("action")
-        elif tag == "input" and values.get("name"):
-            self.inputs[values["name"]] = values.get("value", "")
-            self.input_types[values["name"]] = values.get("type", "text")
-
-
-def parse_form(html: str) -> FormParser:
-    parser = FormParser()
-    parser.feed(html)
-    return parser
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
 
 
 def oauth_error(resp: httpx.Response, status: int, error: str, *says: str) -> dict[str, Any]:
@@ -62,46 +36,9 @@ def oauth_error(resp: httpx.Response, status: int, error: str, *says: str) -> di
     return body
 
 
-def assert_token(resp: httpx.Response, *, refresh: bool) -> dict[str, Any]:
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["content-type"].startswith("application/json")
-    assert resp.headers["cache-control"] == "no-store"
-    body: dict[str, Any] = resp.json()
-    assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 32
-    assert body["token_type"] == "bearer"
-    assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
-    assert ("refresh_token" in body) is refresh
-    return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def grant_type_of(http: httpx.AsyncClient, token: str) -> str:
     info = ok(await http.get("/api/v2/tokens/me", headers=bearer(token)))
     return str(info["OAuthClient"]["authorizedGrantType"])
-
-
-async def code_login(http: httpx.AsyncClient, client_id: str, email: str, password: str, *,
-                     redirect_uri: str = REDIRECT, challenge: str | None = None,
-                     state: str = "st-42") -> str:
-    """The browser half of the code grant: load the login page, submit it, return the code."""
-    query = {"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
-             "state": state}
-    if challenge is not None:
-        query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
-    page = await http.get("/oauth/authorize", params=query)
-    assert page.status_code == 200, page.text
-    form = parse_form(page.text)
-    resp = await http.post(form.action or "", data={
-        **form.inputs, "username": email, "password": password})
-    assert resp.status_code == 302, resp.text
-    location = urlsplit(resp.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
-    query_back = parse_qs(location.query)
-    assert query_back["state"] == [state]
-    return query_back["code"][0]
 
 
 @pytest.fixture

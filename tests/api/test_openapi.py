@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.test_conversations import MESSAGES, assert_error
+from tests.api.support import MESSAGES, assert_error
 from tests.orgs import Tenant
 
 SEND = MESSAGES + "/{conversationId}/communications/{communicationId}/messages"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from parley.domain.opt_out import OptOutPolicy
-from tests.api.test_directory import assert_error
+from tests.api.support import assert_error
 from tests.orgs import Tenant, random_customer
 
 

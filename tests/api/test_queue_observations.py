@@ -6,8 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.test_conversations import assert_error, ok
-from tests.api.test_inbound_api import accept, conversation_with, on_queue, text_in
+from tests.api.support import accept, assert_error, conversation_with, ok, on_queue, text_in
 from tests.orgs import Tenant, new_customer
 
 QUERY = "/api/v2/analytics/queues/observations/query"

@@ -10,8 +10,7 @@ import pytest
 
 from parley.bootstrap import Parley
 from parley.domain.access import Role
-from tests.api.test_directory import assert_error, ok
-from tests.api.test_numbers import provision
+from tests.api.support import assert_error, ok, provision
 from tests.orgs import Tenant, make_org
 
 QUEUES = "/api/v2/routing/queues"

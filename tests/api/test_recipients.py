@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_directory import assert_error, assert_no_nulls
+from tests.api.support import assert_error, ok
 from tests.orgs import Tenant, make_org, random_customer
 
 RECIPIENTS = "/api/v2/routing/message/recipients"
@@ -38,13 +38,6 @@ def flow_yaml(name: str, greeting: str) -> str:
             "    next: toSupport\n"
             "  toSupport:\n"
             "    transferToAcd: {queue: Support}\n")
-
-
-def ok(resp: httpx.Response, status: int = 200) -> Any:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert_no_nulls(body)
-    return body
 
 
 async def make_flow(http: httpx.AsyncClient, org: Tenant, name: str, *,

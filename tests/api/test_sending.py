@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_conversations import (
+from tests.api.support import (
     ISO_MS,
     MESSAGES,
     assert_error,
@@ -46,8 +46,9 @@ async def segment_count(http: httpx.AsyncClient, org: Tenant, conv_id: str,
                         message_id: str) -> int:
     """messageSegmentCount of the message, as GET /api/v2/conversations/{id} shows it."""
     conv = await conversation(http, org.agents[0].headers, conv_id)
-    counts = {d["messageSegmentCount"] for p in conv["participants"] for c in p["messages"]
-              for d in c["messages"] if d["messageId"] == message_id}
+    counts: set[int] = {d["messageSegmentCount"] for p in conv["participants"]
+                        for c in p["messages"] for d in c["messages"]
+                        if d["messageId"] == message_id}
     assert len(counts) == 1, conv
     return counts.pop()
 

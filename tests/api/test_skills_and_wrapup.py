@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from parley.bootstrap import Parley
-from tests.api.test_conversations import assert_nul_refused_or
-from tests.api.test_directory import assert_error, ok
+from tests.api.support import assert_error, assert_nul_refused_or, ok
 from tests.orgs import Tenant, make_org
 
 SKILLS = "/api/v2/routing/skills"

@@ -1,4 +1,5 @@
-"""Fixtures for the carrier tests: a test SMSC per test, and an SMPP connection bound to it."""
+"""Fixtures for the carrier tests: a test SMSC per test, and an SMPP connection bound to it
+(with the steps the SMPP tests share: connect, disable, send)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from parley.bootstrap import Parley
 from parley.domain.carriers import LinkState
+from parley.domain.messages import Message
 from parley.services.ports import LinkStatus
 from tests.carriers.smsc import PASSWORD, Smsc
 from tests.orgs import Tenant, random_customer
@@ -88,3 +90,10 @@ async def smpp(parley: Parley, org: Tenant, smsc: Smsc) -> AsyncIterator[Link]:
 async def disable(link: Link) -> None:
     await link.parley.carrier_admin.change(link.org.principal(), link.id,
                                            changes={"enabled": False})
+
+
+async def send(link: Link, text: str, to: str | None = None) -> Message:
+    """A text from the link's number, as the API's agentless send makes it."""
+    return await link.parley.conversations.send_agentless(
+        link.org.principal(), from_address=link.number, to_address=to or random_customer(),
+        messenger_type="sms", text=text)

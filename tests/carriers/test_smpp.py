@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from parley.bootstrap import Parley
 from parley.domain.carriers import LinkState
 from parley.domain.messages import Direction, Message, MessageStatus
 from parley.store import tables as t
-from tests.carriers.conftest import Link, connect, disable
+from tests.carriers.conftest import Link, connect, disable, send
 from tests.carriers.smsc import Smsc
 from tests.orgs import Tenant, random_customer
 from tests.services.probes import outbox_row, wait_for_status
@@ -23,13 +24,7 @@ GSM = "Hi! @£$¥ èéùìò ÄÖÑÜ§ €[]{}~^|\\ 100%"
 UCS2 = "Привет, 你好 👋 — ça va?"
 
 
-async def send(link: Link, text: str, to: str | None = None) -> Message:
-    return await link.parley.conversations.send_agentless(
-        link.org.principal(), from_address=link.number, to_address=to or random_customer(),
-        messenger_type="sms", text=text)
-
-
-async def received(link: Link, text: str, polls: int = 500) -> list[dict[str, object]]:
+async def received(link: Link, text: str, polls: int = 500) -> list[dict[str, Any]]:
     """The SMSC's completed texts equal to `text` (waiting for the first)."""
     for _ in range(polls):
         found = [m for m in await link.smsc.messages() if m["text"] == text]
@@ -76,7 +71,7 @@ async def test_a_single_part_text_arrives_exactly_and_is_delivered(
     assert at_smsc["destination_addr"] == message.to_address.lstrip("+")
     stored = await wait_for_status(smpp.parley, message, MessageStatus.DELIVERY_SUCCESS)
     assert stored.status is MessageStatus.DELIVERY_SUCCESS
-    assert stored.provider_message_id == at_smsc["message_ids"][0]  # type: ignore[index]
+    assert stored.provider_message_id == at_smsc["message_ids"][0]
     assert await outbox_row(smpp.parley, message.id) is None
 
 
@@ -113,7 +108,7 @@ async def test_other_concatenation_modes(parley: Parley, org: Tenant, smsc: Smsc
         message = await send(link, text)
         [at_smsc] = await received(link, text)
         assert (at_smsc["via"], at_smsc.get("concat")) == (via, concat)
-        assert len(at_smsc["message_ids"]) == submits  # type: ignore[arg-type]
+        assert len(at_smsc["message_ids"]) == submits
         stored = await wait_for_status(parley, message, MessageStatus.DELIVERY_SUCCESS)
         assert stored.status is MessageStatus.DELIVERY_SUCCESS
     finally:

@@ -31,9 +31,8 @@ from parley.carriers.smpp import _receipt_fields
 from parley.carriers.smpp_session import _WindowBroker, concatenation_of, is_receipt
 from parley.domain.carriers import LinkState
 from parley.domain.messages import MessageStatus
-from tests.carriers.conftest import connect, disable, free_number
+from tests.carriers.conftest import connect, disable, free_number, send
 from tests.carriers.smsc import Smsc
-from tests.carriers.test_smpp import send
 from tests.orgs import Tenant, random_customer
 from tests.services.probes import wait_for_status
 
@@ -244,6 +243,7 @@ async def test_a_submit_nobody_answers_times_out_and_frees_its_window_slot(
         "responseTimeoutSeconds": 1})
     conn = CarrierConnection(id="silent", org_id="o", name="Silent", kind=CarrierKind.SMPP,
                              settings=settings, secrets={"password": "x"})
+    # No group committer: this carrier only sends, so it never stores an inbound part.
     carrier = SmppCarrier(conn, SystemClock(), SqlInboundParts(None), hold_s=2)  # type: ignore[arg-type]
 
     async def ignore(*_: object) -> None:

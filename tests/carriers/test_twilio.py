@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import phonenumbers
 import pytest
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 
 from parley.bootstrap import Parley
 from parley.carriers.twilio import TwilioCarrier
@@ -29,7 +29,7 @@ from parley.domain.carriers import CarrierConnection, CarrierKind, LinkState, ch
 from parley.domain.messages import Direction, Message, MessageStatus
 from parley.domain.numbers import PhoneNumberType
 from parley.services.ports import CarrierError, OutboundSms, SystemClock
-from tests.api.test_directory import assert_error, ok
+from tests.api.support import assert_error, ok
 from tests.carriers.fake_twilio import FakeTwilio
 from tests.orgs import AREA_CODES, Tenant, random_customer
 from tests.services.probes import wait_for_status

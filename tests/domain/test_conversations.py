@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_compose_on_own_connected_communication() -> None:
     pytest.param({"participant_state": State.DISCONNECTED}, AGENT, Conflict,
                  "is disconnected, not connected", id="participant-disconnected"),
 ])
-def test_compose_refusals(change: dict[str, object], sender: str, error: type[DomainError],
+def test_compose_refusals(change: dict[str, Any], sender: str, error: type[DomainError],
                           says: str) -> None:
     conv = agent_conversation()
     comm = replace(communication_of(conv, by_purpose(conv, Purpose.AGENT)), **change)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from parley.domain.errors import InvalidInput
@@ -38,6 +40,6 @@ def test_custom_keywords_replace_the_defaults() -> None:
     ({"stop_reply": " "}, "1 to 320"),
     ({"help_reply": "x" * 321}, "1 to 320"),
 ])
-def test_bad_policies(kwargs: dict[str, object], says: str) -> None:
+def test_bad_policies(kwargs: dict[str, Any], says: str) -> None:
     with pytest.raises(InvalidInput, match=says):
-        OptOutPolicy(**kwargs)  # type: ignore[arg-type]
+        OptOutPolicy(**kwargs)

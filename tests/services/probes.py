@@ -7,6 +7,7 @@ long it took.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,10 +30,10 @@ POLL_S = 0.02
 
 
 class ManualClock:
-    """A clock that moves only when the test says so."""
+    """The Clock port, moved only by `advance` (it starts at `now_ms`, or the time now)."""
 
-    def __init__(self, now_ms: int) -> None:
-        self.now = now_ms
+    def __init__(self, now_ms: int | None = None) -> None:
+        self.now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
 
     def now_ms(self) -> int:
         return self.now

@@ -31,8 +31,13 @@ class HeldSnapshot:
 
 
 class _Held:
+    """A UnitOfWork: entering and leaving are wrapped, the rest is the real one's."""
+
     def __init__(self, gate: HeldSnapshot, inner: UnitOfWork) -> None:
         self._gate, self._inner = gate, inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
     async def __aenter__(self) -> UnitOfWork:
         uow = await self._inner.__aenter__()
@@ -46,6 +51,7 @@ class _Held:
                 await gate.release.wait()
                 return versions
 
+            # This one transaction's repository reads through the gate.
             uow.carriers.versions = held  # type: ignore[method-assign]
         return uow
 

@@ -26,16 +26,15 @@ from parley.services.inbound import Received
 from parley.services.ports import InboundSms
 from parley.services.queues import QueueSettings
 from parley.store.uow import SqlUnitOfWork
+from tests.databases import fresh_database
 from tests.orgs import Tenant, new_customer
-from tests.services.probes import second_node
-from tests.services.test_acd_service import (
+from tests.services.desk import (
     Desk,
-    ManualClock,
     client_of,
     desk_on,
-    fresh_database,
     running,
 )
+from tests.services.probes import ManualClock, second_node
 
 POLLS = 500
 POLL_S = 0.02

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
@@ -19,7 +20,7 @@ async def test_one_load_per_key_at_a_time() -> None:
         await gate.wait()
         return len(calls)
 
-    waiters = [asyncio.create_task(flight.load(k, lambda k=k: load(k)))  # type: ignore[misc]
+    waiters = [asyncio.create_task(flight.load(k, functools.partial(load, k)))
                for k in ("a", "a", "a", "b")]
     await asyncio.sleep(0)
     gate.set()

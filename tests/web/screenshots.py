@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.servers import free_port, stop
 from tests.web.conftest import (
@@ -34,10 +34,10 @@ CUSTOMER = "+13125550142"
 WAITING = "+13125550143"
 
 
-def signed_in(browser: object, server: WebServer, who: dict[str, str], path: str,
-              viewport: dict[str, int]) -> Page:
-    context = browser.new_context(viewport=viewport, base_url=server.base_url)  # type: ignore[attr-defined]
-    page: Page = context.new_page()
+def signed_in(browser: Browser, server: WebServer, who: dict[str, str], path: str,
+              viewport: ViewportSize) -> Page:
+    context = browser.new_context(viewport=viewport, base_url=server.base_url)
+    page = context.new_page()
     sign_in(page, who, path)
     return page
 

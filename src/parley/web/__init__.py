@@ -1,4 +1,6 @@
-"""Pages served to browsers: the OAuth login page now; the desktop and console later."""
+"""What browsers are served: the OAuth login page (`templates/`, rendered by the API's
+/oauth/authorize) and the pages built on the public API (`static/`: agent desktop, admin
+console, supervisor view, handset simulator, served by `pages.py`)."""
 
 from pathlib import Path
 

@@ -10,6 +10,7 @@ from parley.domain.acd import (
     OfferEnded,
     Orphaned,
     RoutingStatus,
+    SkillEvaluationMethod,
     StatusChanged,
 )
 
@@ -146,10 +147,11 @@ def test_removing_an_agent_reroutes_offers_and_orphans_connected() -> None:
 
 
 @pytest.mark.parametrize("evaluation", [NONE, ALL, BEST])
-def test_new_queue_setting_keeps_waiting_when_nobody_is_there(evaluation: object) -> None:
+def test_new_queue_setting_keeps_waiting_when_nobody_is_there(
+        evaluation: SkillEvaluationMethod) -> None:
     acd = build([], {"q": ALL})
     acd.enqueue("x", "q", 1)
-    assert acd.set_queue("q", 2, evaluation=evaluation) == []  # type: ignore[arg-type]
+    assert acd.set_queue("q", 2, evaluation=evaluation) == []
     assert acd.waiting("q") == ["x"]
 
 

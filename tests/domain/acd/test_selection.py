@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.domain.acd import Offered, RoutingStatus, StatusChanged
+from parley.domain.acd import Offered, RoutingStatus, SkillEvaluationMethod, StatusChanged
 
 from .support import ALL, BEST, NONE, TIMEOUT, Agent, build, expected_agent, offers
 
@@ -75,8 +75,9 @@ SKILLED = [
     pytest.param(BEST, {"en", "billing", "fr"}, "en4-bill4",
                  id="best-partial-prefers-more-skills-held"),
 ])
-def test_skill_evaluation(evaluation: object, required: set[str], expected: str | None) -> None:
-    acd = build(SKILLED, {"q": evaluation})  # type: ignore[dict-item]
+def test_skill_evaluation(evaluation: SkillEvaluationMethod, required: set[str],
+                          expected: str | None) -> None:
+    acd = build(SKILLED, {"q": evaluation})
     assert expected_agent(acd, "q", frozenset(required)) == expected  # the oracle agrees
     decisions = acd.enqueue("x", "q", 100, skills=required)
     assert offers(decisions) == ([("x", expected)] if expected else [])

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from parley.domain.acd import Acd
+from parley.domain.acd import Acd, SkillEvaluationMethod
 
 from .support import ALL, BEST, NONE, Agent, build, offers
 
 
-def busy_acd(evaluation: object = ALL) -> Acd:
+def busy_acd(evaluation: SkillEvaluationMethod = ALL) -> Acd:
     """Agent a (in q1 and q2, skill en) busy with `held`, so arrivals wait."""
     acd = build([Agent("a", queues=("q1", "q2"), skills={"en": 3})],
-                {"q1": evaluation, "q2": ALL})  # type: ignore[dict-item]
+                {"q1": evaluation, "q2": ALL})
     acd.enqueue("held", "q1", 0)
     acd.accept("held", "a", 1)
     return acd
@@ -32,16 +34,17 @@ def busy_acd(evaluation: object = ALL) -> Acd:
                  id="same-time-by-arrival-order"),
 ])
 def test_freed_agent_takes_highest_priority_then_oldest(
-        arrivals: list[tuple[object, ...]], expected: str) -> None:
+        arrivals: list[tuple[Any, ...]], expected: str) -> None:
     acd = busy_acd()
     for interaction_id, queue_id, priority, at, *skills in arrivals:
-        acd.enqueue(interaction_id, queue_id, at, priority=priority,  # type: ignore[arg-type]
-                    skills=skills[0] if skills else frozenset())  # type: ignore[arg-type]
+        acd.enqueue(interaction_id, queue_id, at, priority=priority,
+                    skills=skills[0] if skills else frozenset())
     assert offers(acd.finish("held", 100)) == [(expected, "a")]
 
 
 @pytest.mark.parametrize("evaluation", [NONE, BEST])
-def test_none_and_best_queues_let_any_member_take_any_waiting(evaluation: object) -> None:
+def test_none_and_best_queues_let_any_member_take_any_waiting(
+        evaluation: SkillEvaluationMethod) -> None:
     acd = busy_acd(evaluation)
     acd.enqueue("fr", "q1", 10, skills={"fr"})
     assert offers(acd.finish("held", 100)) == [("fr", "a")]

@@ -142,6 +142,7 @@ def test_resuming_with_the_wrong_input_is_a_conflict(example: FlowDefinition) ->
     with pytest.raises(Conflict, match="the flow run is ended"):
         resume(example, ended, Reply("again"), now=MONDAY_MORNING)
     with pytest.raises(InvalidInput, match="cannot resume a flow run with str"):
+        # A bare string is not one of the inputs a run takes: refused, whatever the types say.
         resume(example, waiting, "1", now=MONDAY_MORNING)  # type: ignore[arg-type]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from parley.domain.errors import InvalidInput
@@ -21,9 +23,9 @@ start: greet
 """
 
 
-def problems(text: str, **kwargs: object) -> list[tuple[int | None, int | None, str, str]]:
+def problems(text: str, **kwargs: Any) -> list[tuple[int | None, int | None, str, str]]:
     with pytest.raises(FlowValidationError) as caught:
-        parse_flow(text, **kwargs)  # type: ignore[arg-type]
+        parse_flow(text, **kwargs)
     return [(p.line, p.column, p.path, p.message) for p in caught.value.problems]
 
 
