@@ -168,11 +168,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                           lease_ms=settings.outbox_lease_ms,
                           poll_interval_s=settings.outbox_poll_interval_s)
     acd = AcdService(uow, clock, bus)
-    flows = FlowService(uow, clock)
+    flows = FlowService(uow, clock, settings.data_hosts)
     opt_outs = OptOutService(uow, clock)
     conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
                                         opt_outs)
-    data_actions = HttpDataActions()
+    data_actions = HttpDataActions(settings.data_hosts)
     inbound = InboundService(
         uow, clock, bus, store, directory_cache, flows, acd, conversations, data_actions,
         opt_outs,
