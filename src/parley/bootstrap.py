@@ -129,6 +129,7 @@ class Parley:
             await self.data_actions.close()
             self.started = False
         self.side_reads.close()
+        self.auth.verifier.close()
         await self.db.dispose()
 
 
