@@ -45,8 +45,10 @@ async def test_password_checks_run_off_the_event_loop(
         cheap = await http.get("/api/v2/users/me", headers=org.agents[1].headers)
 
         assert cheap.status_code == 200
-        assert auth.verifier.in_flight == 3 and not any(g.done() for g in guesses), \
-            "the request was answered while every check was still under way"
+        # Two threads: the third check waits for one of the first two, so however slowly
+        # this shared machine runs the request, a blocked loop could not have answered it.
+        assert auth.verifier.in_flight > 0 and not all(g.done() for g in guesses), \
+            "the request was answered while checks were still under way"
         assert any(t.name.startswith("argon2") for t in threading.enumerate())
         for outcome in await asyncio.gather(*guesses, return_exceptions=True):
             assert isinstance(outcome, Unauthenticated)
