@@ -174,6 +174,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
                                         opt_outs)
     data_actions = HttpDataActions(settings.data_hosts)
+    # httpx logs every request's full URL at INFO: a data action's path and query carry
+    # customers' numbers and API keys, which no log line may hold.
+    quiet = logging.getLogger("httpx")
+    quiet.setLevel(max(quiet.level, logging.WARNING))
     inbound = InboundService(
         uow, clock, bus, store, directory_cache, flows, acd, conversations, data_actions,
         opt_outs,

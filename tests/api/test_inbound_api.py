@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from parley.api.app import create_app
 from parley.bootstrap import Parley
 from tests.api.test_conversations import assert_error, ok
+from tests.leaks import secret
 from tests.orgs import Person, Tenant, new_customer
 
 POLLS = 500
@@ -499,6 +500,7 @@ async def socket_for(live: str, person: Person, topics: list[str]
                      ) -> AsyncIterator[ClientConnection]:
     async with httpx.AsyncClient(base_url=live, headers=person.headers, timeout=10) as rest:
         channel = ok(await rest.post("/api/v2/notifications/channels"))
+        secret(channel["id"], "notification channel id")
         assert channel["connectUri"] == f"{live.replace('http', 'ws')}/channels/{channel['id']}"
         subscribed = ok(await rest.put(
             f"/api/v2/notifications/channels/{channel['id']}/subscriptions",

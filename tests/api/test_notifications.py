@@ -37,6 +37,7 @@ from tests.api.test_conversations import (
 from tests.api.test_directory import assert_error, ok
 from tests.api.test_oauth import REDIRECT, assert_token, bearer, code_login, pkce_pair
 from tests.conftest import settings_for
+from tests.leaks import secret
 from tests.orgs import Tenant, make_org
 
 CHANNELS = "/api/v2/notifications/channels"
@@ -74,6 +75,7 @@ def topics(body: dict[str, Any]) -> dict[str, str]:
 
 async def new_channel(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = ok(await http.post(CHANNELS, headers=headers))
+    secret(body["id"], "notification channel id")
     return body
 
 

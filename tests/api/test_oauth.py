@@ -20,6 +20,7 @@ from parley.bootstrap import Parley
 from parley.domain.access import Role
 from parley.domain.directory import GrantType
 from tests.api.test_directory import assert_error, ok
+from tests.leaks import secret
 from tests.orgs import Tenant, login, make_org
 
 REDIRECT = "http://127.0.0.1:5555/callback"
@@ -75,6 +76,8 @@ def assert_token(resp: httpx.Response, *, refresh: bool) -> dict[str, Any]:
     assert body["token_type"] == "bearer"
     assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
     assert ("refresh_token" in body) is refresh
+    secret(body["access_token"], "an access token from /oauth/token")
+    secret(body.get("refresh_token"), "a refresh token from /oauth/token")
     return body
 
 

@@ -20,6 +20,7 @@ from ipaddress import ip_address
 import pytest
 import trustme
 
+from parley.bootstrap import Parley
 from parley.domain.flows import CallData, DataFailure, DataHostRules, DataResult
 from parley.domain.flows.data_hosts import Address
 from parley.integrations.http_data import MAX_RESPONSE_BYTES, HttpDataActions, resolve
@@ -131,7 +132,7 @@ async def test_loopback_is_refused_in_any_spelling_and_nothing_is_sent(
     assert got.reason.startswith(f"http://{host}:{server.port}: refused: ")
     assert got.reason.endswith(rule)
     assert server.seen == []
-    [line] = [r.getMessage() for r in caplog.records]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "parley.integrations.http_data"]
     assert line == f"data action to {got.reason.replace(': refused', ' refused', 1)}"
     assert "sekrit" not in got.reason and "13125550100" not in got.reason
 
@@ -257,3 +258,17 @@ async def test_an_allowed_name_may_resolve_to_an_internal_address(server: Server
     finally:
         await actions.close()
     assert isinstance(got, DataResult) and got.status == 200
+
+
+async def test_a_call_puts_no_url_in_the_log(parley: Parley, server: Server,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """httpx logs every request's URL at INFO; a server Parley composed (the `parley`
+    fixture) keeps it quiet, as the query may carry a key or a customer's number."""
+    actions = HttpDataActions(LOOPBACK)
+    try:
+        with caplog.at_level(logging.INFO):
+            got = await actions.call(get(f"http://127.0.0.1:{server.port}/c?key=sekrit-123"))
+    finally:
+        await actions.close()
+    assert isinstance(got, DataResult) and got.status == 200
+    assert not [r.getMessage() for r in caplog.records if "sekrit" in r.getMessage()]
