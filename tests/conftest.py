@@ -8,6 +8,7 @@ multi-tenant, so nothing one test does is visible to another.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,10 +22,29 @@ import pytest
 from parley.api.app import create_app
 from parley.bootstrap import Parley, bootstrap, migrate_database
 from parley.config import Settings
+from tests.leaks import LOGS
 from tests.orgs import Tenant, make_org
 
 PG_ADMIN_URL = os.environ.get("PARLEY_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = os.environ.get("PARLEY_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """Record every log line of the session (INFO and up, as a deployment logs); at its end,
+    fail if any carries a secret the tests registered (tests/leaks.py). Set up first, so torn
+    down last: the servers' own shutdown is logged too."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(min(level, logging.INFO))
+    root.addHandler(LOGS.handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(LOGS.handler)
+        root.setLevel(level)
+    leaks = LOGS.leaks()
+    assert not leaks, LOGS.report(leaks)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

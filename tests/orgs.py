@@ -16,6 +16,7 @@ from parley.domain.directory import GrantType, User
 from parley.domain.errors import Conflict
 from parley.domain.numbers import SmsNumber
 from parley.services.queues import QueueSettings
+from tests.leaks import secret
 
 # NANP area codes whose 555-01XX numbers are valid; each test org takes a random free one.
 AREA_CODES = ("201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213",
@@ -115,6 +116,7 @@ async def make_org(parley: Parley, http: httpx.AsyncClient, *, agents: int = 2) 
 
     async def person(role: Role, name: str) -> Person:
         pw = secrets.token_urlsafe(12)
+        secret(pw, f"password of {name} of {org.id}")
         user = await d.add_user(org.id, name=name, email=f"{name.lower()}-{tag}@test.parley",
                                 role=role, password=pw)
         return Person(user, pw)
@@ -135,11 +137,14 @@ async def make_org(parley: Parley, http: httpx.AsyncClient, *, agents: int = 2) 
                                  grant_types=[GrantType.IMPLICIT, GrantType.AUTHORIZATION_CODE],
                                  role=Role.AGENT, allow_loopback_redirects=True)
     assert script.secret is not None
+    secret(script.secret, f"client secret of {script.client.id}")
     result = Tenant(id=org.id, admin=admin, agents=people, queue_id=queue.id,
                      number_id=number.id, number=number.phone_number,
                      script_client_id=script.client.id, script_client_secret=script.secret,
                      browser_client_id=browser.client.id)
     result.admin_token = await client_token(http, script.client.id, script.secret)
+    secret(result.admin_token, f"access token of {script.client.id}")
     for p in [admin, *people]:
         p.token = await login(http, browser.client.id, p.user.email, p.password)
+        secret(p.token, f"access token of {p.user.email}")
     return result

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.leaks import LOGS, secret
+
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT_S = 30.0
 
@@ -53,6 +55,11 @@ def init_demo(env: dict[str, str], data_dir: Path) -> dict[str, Any]:
         pytest.fail(f"`parley init --demo --json` failed ({init.returncode}):\n"
                     f"{init.stdout}\n{init.stderr}", pytrace=False)
     demo: dict[str, Any] = json.loads(init.stdout)
+    for role, user in demo["users"].items():
+        for u in user if isinstance(user, list) else [user]:
+            secret(u.get("password"), f"password of demo {role} {u.get('email')}")
+    for name, client in demo["clients"].items():
+        secret(client.get("clientSecret"), f"client secret of the demo's {name} client")
     return demo
 
 
@@ -104,6 +111,7 @@ def serve(env: dict[str, str], data_dir: Path) -> Served:
         host, port = "127.0.0.1", free_port()
         base_url = f"http://{host}:{port}"
         log_path = data_dir / f"serve-{attempt}.log"
+        LOGS.file(log_path)
         with log_path.open("wb") as log:
             proc = subprocess.Popen([parley_exe(), "serve", "--host", host, "--port", str(port)],
                                     env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT,

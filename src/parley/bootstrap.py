@@ -132,6 +132,7 @@ class Parley:
             await self.data_actions.close()
             self.started = False
         self.side_reads.close()
+        self.auth.verifier.close()
         await self.db.dispose()
 
 
@@ -171,12 +172,16 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
                           lease_ms=settings.outbox_lease_ms,
                           poll_interval_s=settings.outbox_poll_interval_s)
     acd = AcdService(uow, clock, bus)
-    flows = FlowService(uow, clock)
+    flows = FlowService(uow, clock, settings.data_hosts)
     opt_outs = OptOutService(uow, clock)
     after_call_work = AfterCallWork(uow, clock, acd, bus)
     conversations = ConversationService(uow, clock, store, directory_cache, sender, acd, bus,
                                         opt_outs, after_call_work)
-    data_actions = HttpDataActions()
+    data_actions = HttpDataActions(settings.data_hosts)
+    # httpx logs every request's full URL at INFO: a data action's path and query carry
+    # customers' numbers and API keys, which no log line may hold.
+    quiet = logging.getLogger("httpx")
+    quiet.setLevel(max(quiet.level, logging.WARNING))
     flow_runs = FlowRunner(uow, clock, bus, store, flows, acd, conversations, data_actions,
                            opt_outs)
     inbound = InboundService(

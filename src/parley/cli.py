@@ -252,8 +252,8 @@ def flows_validate(file: Annotated[Path, typer.Argument(help="the flow, as YAML"
     """Check a flow file; every problem is printed as FILE:LINE:COLUMN."""
     text = _read_flow(file)
     known: set[str] | None = None
+    settings = _settings()
     if org is not None:
-        settings = _settings()
 
         async def names() -> set[str] | None:
             parley = bootstrap(settings)
@@ -274,7 +274,7 @@ def flows_validate(file: Annotated[Path, typer.Argument(help="the flow, as YAML"
             typer.secho(f"error: organisation {org} does not exist", fg="red", err=True)
             raise typer.Exit(1)
     try:
-        definition = parse_flow(text, known_queues=known)
+        definition = parse_flow(text, known_queues=known, data_hosts=settings.data_hosts)
     except FlowValidationError as e:
         _report(file, [*e.problems, *e.warnings])
         typer.secho(f"{file}: {len(e.problems)} error(s)", fg="red", err=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley.domain.flows import DataHostRules
 
 
 class Settings(BaseSettings):
@@ -34,6 +36,21 @@ class Settings(BaseSettings):
         description="a text within this many hours of a conversation's end continues it")
     notification_heartbeat_s: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
+    data_action_allow: str = Field(
+        default="",
+        description="hosts and networks flows' data actions may call although they are not "
+                    "public, comma-separated: crm.internal, *.corp.example, 10.1.0.0/16")
+
+    @field_validator("data_action_allow")
+    @classmethod
+    def _readable_allow_list(cls, value: str) -> str:
+        DataHostRules.parse(value)  # refuse a typo at start-up, not at the first call
+        return value
+
+    @property
+    def data_hosts(self) -> DataHostRules:
+        """What data actions may reach besides public addresses."""
+        return DataHostRules.parse(self.data_action_allow)
 
     @property
     def is_sqlite(self) -> bool:

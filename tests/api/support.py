@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from tests.leaks import secret
 from tests.orgs import AREA_CODES, Person, Tenant, random_customer
 
 MESSAGES = "/api/v2/conversations/messages"
@@ -276,6 +277,8 @@ def assert_token(resp: httpx.Response, *, refresh: bool) -> dict[str, Any]:
     assert body["token_type"] == "bearer"
     assert isinstance(body["expires_in"], int) and body["expires_in"] > 0
     assert ("refresh_token" in body) is refresh
+    secret(body["access_token"], "an access token from /oauth/token")
+    secret(body.get("refresh_token"), "a refresh token from /oauth/token")
     return body
 
 

@@ -324,6 +324,16 @@ BROKEN = [
                  "actions.toSupport.transferToAcd.priorty",
                  ["unknown field 'priorty' in transferToAcd", "did you mean 'priority'"],
                  id="misspelt-field"),
+    pytest.param({"l11": '    callData: {url: "http://169.254.169.254/latest/meta-data/"}'},
+                 11, 21, "actions.greet.callData.url",
+                 ["169.254.169.254 is a link-local address", "PARLEY_DATA_ACTION_ALLOW"],
+                 id="data-action-to-cloud-metadata"),
+    pytest.param({"l11": '    callData: {url: "http://0x7f.1:8080/admin"}'},
+                 11, 21, "actions.greet.callData.url",
+                 ["'0x7f.1' means 127.0.0.1, a loopback address"], id="data-action-to-loopback"),
+    pytest.param({"l11": '    callData: {url: "https://{{ participant.host }}/x"}'},
+                 11, 21, "actions.greet.callData.url", ["the host must be written out"],
+                 id="data-action-host-from-data"),
 ]
 
 

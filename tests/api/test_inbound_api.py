@@ -35,6 +35,7 @@ from tests.api.support import (
     text_in,
     user_of,
 )
+from tests.leaks import secret
 from tests.orgs import Person, Tenant, new_customer
 
 POLLS = 500
@@ -452,6 +453,7 @@ async def socket_for(live: str, person: Person, topics: list[str]
                      ) -> AsyncIterator[ClientConnection]:
     async with httpx.AsyncClient(base_url=live, headers=person.headers, timeout=10) as rest:
         channel = ok(await rest.post("/api/v2/notifications/channels"))
+        secret(channel["id"], "notification channel id")
         assert channel["connectUri"] == f"{live.replace('http', 'ws')}/channels/{channel['id']}"
         subscribed = ok(await rest.put(
             f"/api/v2/notifications/channels/{channel['id']}/subscriptions",

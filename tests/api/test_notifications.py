@@ -42,6 +42,7 @@ from tests.api.support import (
     send_path,
 )
 from tests.conftest import settings_for
+from tests.leaks import secret
 from tests.orgs import Tenant, make_org
 
 CHANNELS = "/api/v2/notifications/channels"
@@ -79,6 +80,7 @@ def topics(body: dict[str, Any]) -> dict[str, str]:
 
 async def new_channel(http: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = ok(await http.post(CHANNELS, headers=headers))
+    secret(body["id"], "notification channel id")
     return body
 
 

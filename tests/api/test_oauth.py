@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
+from parley.api.app import create_app
 from parley.bootstrap import Parley
 from parley.domain.access import Role
 from parley.domain.directory import GrantType
@@ -22,7 +26,8 @@ from tests.api.support import (
     parse_form,
     pkce_pair,
 )
-from tests.orgs import Tenant, make_org
+from tests.leaks import secret
+from tests.orgs import Tenant, login, make_org
 
 
 def oauth_error(resp: httpx.Response, status: int, error: str, *says: str) -> dict[str, Any]:
@@ -431,6 +436,85 @@ async def test_wrong_password_re_renders_the_form(http: httpx.AsyncClient, org: 
     assert empty.status_code == 400
     assert "enter your email and password" in empty.text
     assert "location" not in empty.headers
+
+
+# -- failed sign-ins are throttled ----------------------------------------------------------
+
+Browser = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def from_somewhere(parley: Parley) -> Browser:
+    """HTTP clients that each come from an address of their own, as people on other machines
+    do (the throttle counts per source address; the shared `http` client is 127.0.0.1)."""
+    @asynccontextmanager
+    async def client() -> AsyncIterator[httpx.AsyncClient]:
+        address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+        transport = httpx.ASGITransport(app=create_app(parley, manage_lifecycle=False),
+                                        client=(address, 40_000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as c:
+            yield c
+    return client
+
+
+async def test_the_sixth_wrong_password_in_a_row_gets_429_with_retry_after(
+        from_somewhere: Browser, org: Tenant, caplog: pytest.LogCaptureFixture) -> None:
+    agent = org.agents[0]
+    params = {"client_id": org.browser_client_id, "redirect_uri": REDIRECT,
+              "response_type": "token", "state": "s1"}
+    async with from_somewhere() as browser:
+        for i in range(5):
+            wrong = await browser.post("/oauth/authorize", data={
+                **params, "username": agent.user.email, "password": f"guess-{i}"})
+            assert wrong.status_code == 401, wrong.text
+        with caplog.at_level(logging.INFO):
+            refused = await browser.post("/oauth/authorize", data={
+                **params, "username": agent.user.email, "password": agent.password})
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    assert "too many failed sign-in attempts; try again in 1 s" in refused.text
+    form = parse_form(refused.text)
+    assert form.inputs["username"] == agent.user.email and "password" in form.inputs
+    audit = [r.getMessage() for r in caplog.records if "sign-in refused" in r.getMessage()]
+    assert len(audit) == 1 and audit[0].startswith(f"sign-in refused: user {agent.user.email} "
+                                                   "from 10.")
+    assert not [r for r in caplog.records if agent.password in r.getMessage()]
+    # Another person (another address, another account) is not affected.
+    async with from_somewhere() as other:
+        assert (await login(other, org.browser_client_id, org.agents[1].user.email,
+                            org.agents[1].password))
+
+
+async def test_wrong_client_secrets_get_an_oauth_429_with_retry_after(
+        from_somewhere: Browser, http: httpx.AsyncClient, org: Tenant) -> None:
+    async with from_somewhere() as script:
+        for _ in range(5):
+            oauth_error(await script.post("/oauth/token", data={
+                "grant_type": "client_credentials"}, auth=(org.script_client_id, "wrong")),
+                401, "invalid_client", "secret is wrong")
+    async with from_somewhere() as elsewhere:  # the client's limit, from any address
+        resp = await elsewhere.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                    auth=(org.script_client_id, org.script_client_secret))
+    oauth_error(resp, 429, "temporarily_unavailable", "too many failed sign-in attempts")
+    assert resp.headers["retry-after"] == "1"
+
+
+async def test_one_address_failing_across_accounts_is_held_back(
+        from_somewhere: Browser, org: Tenant) -> None:
+    agent = org.agents[0]
+    params = {"client_id": org.browser_client_id, "redirect_uri": REDIRECT,
+              "response_type": "token", "state": "s1"}
+    async with from_somewhere() as sprayer:
+        for i in range(20):
+            wrong = await sprayer.post("/oauth/authorize", data={
+                **params, "username": f"guess-{i}-{secrets.token_hex(3)}@test.parley",
+                "password": "Winter2026!"})
+            assert wrong.status_code == 401
+        held = await sprayer.post("/oauth/authorize", data={
+            **params, "username": agent.user.email, "password": agent.password})
+        assert held.status_code == 429 and held.headers["retry-after"] == "1"
+    async with from_somewhere() as the_agent:
+        assert await login(the_agent, org.browser_client_id, agent.user.email, agent.password)
 
 
 async def test_user_of_another_org_cannot_log_into_this_orgs_client(

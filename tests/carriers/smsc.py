@@ -10,18 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.leaks import secret
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SMSC_DIR = Path(os.environ.get("PARLEY_TEST_SMSC_DIR", ROOT / ".venv" / "smsc"))
 SYSTEM_ID = "test"
-PASSWORD = "secret"
+PASSWORD = secrets.token_urlsafe(6)
+"""The bind password (SMPP allows 8 characters): random, so the log check can look for it."""
+secret(PASSWORD, "the test SMSC's bind password")
 
 
 class Smsc:

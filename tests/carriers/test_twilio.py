@@ -31,6 +31,7 @@ from parley.domain.numbers import PhoneNumberType
 from parley.services.ports import CarrierError, OutboundSms, SystemClock
 from tests.api.support import assert_error, ok
 from tests.carriers.fake_twilio import FakeTwilio
+from tests.leaks import secret
 from tests.orgs import AREA_CODES, Tenant, random_customer
 from tests.services.probes import wait_for_status
 
@@ -80,6 +81,7 @@ class Line:
 async def fake() -> AsyncIterator[FakeTwilio]:
     provider = FakeTwilio(account_sid="AC" + uuid.uuid4().hex,
                           auth_token=secrets.token_hex(16))
+    secret(provider.auth_token, "a Twilio account's auth token")
     await provider.start()
     try:
         yield provider

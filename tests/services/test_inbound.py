@@ -9,6 +9,7 @@ threading window, a question nobody answers) run a Parley of their own with a cl
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import uuid
 from pathlib import Path
@@ -93,9 +94,28 @@ actions:
     next: lookup
   lookup:
     callData:
-      url: "http://127.0.0.1:9/customers?phone={{ message.sender }}"
+      url: "http://localhost:9/customers?phone={{ message.sender }}"
       timeoutSeconds: 5
       saveAs: customer
+    next: toSupport
+  toSupport:
+    transferToAcd: {queue: Support}
+"""
+
+GUARDED_DATA_FLOW = """\
+name: Lookup with a way out
+type: inboundshortmessage
+fallbackQueue: Support
+start: lookup
+actions:
+  lookup:
+    callData:
+      url: "http://localhost:9/customers?phone={{ message.sender }}"
+      saveAs: customer
+      failure: sorry
+    next: toSupport
+  sorry:
+    sendResponse: {text: "We could not look you up{{ customer.name }}."}
     next: toSupport
   toSupport:
     transferToAcd: {queue: Support}
@@ -569,6 +589,26 @@ async def test_a_failed_data_action_without_a_failure_path_goes_to_the_fallback_
     replies = await phone(parley, org, customer, 1)
     assert [m.text for m in replies] == ["One moment while we look you up."]
     assert parley.acd.is_routing(org.id, c.id)
+
+
+async def test_a_data_action_to_an_internal_address_takes_the_failure_path(
+        parley: Parley, org: Tenant, caplog: pytest.LogCaptureFixture) -> None:
+    """`localhost` passes validation (a name) and is refused when it resolves to loopback;
+    the log names the rule and not the customer's number in the query."""
+    await publish(parley, org, GUARDED_DATA_FLOW)
+    customer = new_customer()
+
+    with caplog.at_level(logging.INFO):
+        got = await receive(parley, org, customer, "Where is my order?")
+
+    replies = await phone(parley, org, customer, 1)
+    assert [m.text for m in replies] == ["We could not look you up."]
+    assert queue_of(await conversation(parley, org, got.conversation_id)) == org.queue_id
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1 and refused[0].startswith("data action to http://localhost:9 "
+                                                       "refused: ")
+    assert refused[0].endswith("is a loopback address")
+    assert not [r for r in caplog.records if customer.lstrip("+") in r.getMessage()]
 
 
 async def test_a_transfer_to_a_deleted_queue_goes_to_the_flows_fallback_queue(

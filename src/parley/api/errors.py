@@ -24,6 +24,7 @@ from parley.domain.errors import (
     InvalidFields,
     InvalidInput,
     NotFound,
+    TooManyRequests,
     Unauthenticated,
 )
 from parley.domain.flows import FlowValidationError
@@ -36,6 +37,7 @@ _KINDS: dict[type[DomainError], tuple[int, str]] = {
     Forbidden: (403, "missing.permissions"),
     Conflict: (409, "conflict"),
     Unauthenticated: (401, "authentication.required"),
+    TooManyRequests: (429, "too.many.requests"),
 }
 
 _HTTP_CODES = {400: "bad.request", 401: "authentication.required", 403: "missing.permissions",
@@ -85,6 +87,8 @@ def domain_error_response(exc: DomainError) -> Response:
                             "entityName": str(p)} for p in exc.problems]
         response = Response(_encoder.encode(body), status_code=status,
                             media_type="application/json")
+    elif isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
 
 

@@ -71,3 +71,11 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     """No valid credentials (401)."""
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; the caller may try again after `retry_after_s` seconds (429)."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -1,5 +1,8 @@
 """OAuth 2 as Genesys Cloud speaks it: client credentials, authorization code (+ PKCE),
 implicit grant, refresh, and bearer-token authentication for every API call.
+
+Every password and client-secret check runs on the SecretVerifier's threads, not the event
+loop, and goes through the LoginThrottle (per account and per source address) first.
 """
 
 from __future__ import annotations
@@ -21,8 +24,15 @@ from parley.domain.directory import (
     TokenRecord,
     User,
 )
-from parley.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from parley.services.credentials import digest, new_token, verify_secret
+from parley.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
+from parley.services.credentials import SecretVerifier, digest, new_token
+from parley.services.login_throttle import Attempt, LoginThrottle
 from parley.services.ports import Clock, UnitOfWorkFactory
 
 CODE_TTL_MS = 5 * 60 * 1000
@@ -33,11 +43,13 @@ REFRESH_TTL_MS = 30 * 24 * 3600 * 1000
 class OAuthError(Exception):
     """An RFC 6749 error: rendered as {"error", "error_description"} at the token endpoint."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, *,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,29 +109,48 @@ class TokenCache:
 
 class AuthService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, token_ttl_s: int,
-                 cache: TokenCache | None = None) -> None:
+                 cache: TokenCache | None = None, verifier: SecretVerifier | None = None,
+                 throttle: LoginThrottle | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self._ttl_s = token_ttl_s
         self.cache = cache or TokenCache()
+        self.verifier = verifier or SecretVerifier()
+        self.throttle = throttle or LoginThrottle(clock)
 
     # -- the token endpoint ---------------------------------------------------------------
 
     async def _client(self, client_id: str | None, secret: str | None, *,
-                      require_secret: bool) -> OAuthClient:
+                      require_secret: bool, source: str | None) -> OAuthClient:
         if not client_id:
             raise OAuthError("invalid_client", "client authentication is missing: send HTTP "
                              "Basic auth with the client id and secret", 401)
-        async with self._uow(read_only=True) as uow:
-            client = await uow.clients.get(client_id)
-        if client is None or client.state != "active":
-            raise OAuthError("invalid_client", f"unknown OAuth client '{client_id}'", 401)
-        if require_secret and client.secret_hash is None:
-            raise OAuthError("invalid_client", f"client '{client.name}' is a public client: "
-                             "send code_verifier (PKCE) instead of a secret", 401)
-        if (require_secret or secret is not None) and \
-                not verify_secret(client.secret_hash, secret or ""):
-            raise OAuthError("invalid_client", "client secret is wrong", 401)
+        checks_secret = require_secret or secret is not None
+        attempt: Attempt | None = None
+        if checks_secret:
+            try:
+                attempt = self.throttle.begin(f"client {client_id}", source)
+            except TooManyRequests as e:
+                raise OAuthError("temporarily_unavailable", e.message, 429,
+                                 retry_after_s=e.retry_after_s) from None
+        try:
+            async with self._uow(read_only=True) as uow:
+                client = await uow.clients.get(client_id)
+            if client is None or client.state != "active":
+                if attempt is not None:
+                    attempt.end(failed=True)
+                raise OAuthError("invalid_client", f"unknown OAuth client '{client_id}'", 401)
+            if require_secret and client.secret_hash is None:
+                raise OAuthError("invalid_client", f"client '{client.name}' is a public "
+                                 "client: send code_verifier (PKCE) instead of a secret", 401)
+            if attempt is not None:
+                right = await self.verifier.verify(client.secret_hash, secret or "")
+                attempt.end(failed=not right)
+                if not right:
+                    raise OAuthError("invalid_client", "client secret is wrong", 401)
+        finally:
+            if attempt is not None:
+                attempt.end(failed=None)
         return client
 
     async def _issue(self, *, org_id: str, client: OAuthClient, user: User | None,
@@ -143,9 +174,9 @@ class AuthService:
                 token_id=record.id, expires_at_ms=record.expires_ms))
         return IssuedToken(access_token=token, expires_in=self._ttl_s, refresh_token=refresh)
 
-    async def client_credentials(self, client_id: str | None,
-                                 secret: str | None) -> IssuedToken:
-        client = await self._client(client_id, secret, require_secret=True)
+    async def client_credentials(self, client_id: str | None, secret: str | None, *,
+                                 source: str | None = None) -> IssuedToken:
+        client = await self._client(client_id, secret, require_secret=True, source=source)
         if GrantType.CLIENT_CREDENTIALS not in client.grant_types:
             raise OAuthError("unauthorized_client",
                              f"client '{client.name}' may not use the client_credentials grant")
@@ -154,10 +185,12 @@ class AuthService:
 
     async def exchange_code(self, *, client_id: str | None, secret: str | None,
                             code: str | None, redirect_uri: str | None,
-                            code_verifier: str | None) -> IssuedToken:
+                            code_verifier: str | None, source: str | None = None
+                            ) -> IssuedToken:
         if not code:
             raise OAuthError("invalid_request", "code is required")
-        client = await self._client(client_id, secret, require_secret=code_verifier is None)
+        client = await self._client(client_id, secret, require_secret=code_verifier is None,
+                                    source=source)
         async with self._uow() as uow:
             stored = await uow.tokens.take_code(digest(code))
             await uow.commit()
@@ -184,10 +217,10 @@ class AuthService:
                                  grant=GrantType.AUTHORIZATION_CODE, with_refresh=True)
 
     async def refresh(self, *, client_id: str | None, secret: str | None,
-                      refresh_token: str | None) -> IssuedToken:
+                      refresh_token: str | None, source: str | None = None) -> IssuedToken:
         if not refresh_token:
             raise OAuthError("invalid_request", "refresh_token is required")
-        client = await self._client(client_id, secret, require_secret=False)
+        client = await self._client(client_id, secret, require_secret=False, source=source)
         async with self._uow() as uow:
             old = await uow.tokens.by_refresh(digest(refresh_token))
             too_old = old is not None and \
@@ -232,11 +265,26 @@ class AuthService:
                                f"'{response_type}'", field="response_type")
         return client
 
-    async def login(self, username: str, password: str) -> User:
-        async with self._uow(read_only=True) as uow:
-            user = await uow.users.by_email(username.strip())
-        if user is None or user.state != "active" or not verify_secret(user.password_hash,
-                                                                       password):
+    async def login(self, username: str, password: str, *,
+                    source: str | None = None) -> User:
+        """The active user with this email and password; raises Unauthenticated, or
+        TooManyRequests while the account or the source address must wait.
+
+        An unknown email is checked against a dummy hash, so it takes as long as a wrong
+        password and the answer does not tell which it was.
+        """
+        email = username.strip()
+        attempt = self.throttle.begin(f"user {email.lower()}", source)
+        try:
+            async with self._uow(read_only=True) as uow:
+                user = await uow.users.by_email(email)
+            right = await self.verifier.verify(
+                None if user is None else user.password_hash, password)
+            failed = user is None or user.state != "active" or not right
+            attempt.end(failed=failed)
+        finally:
+            attempt.end(failed=None)
+        if failed or user is None:
             raise Unauthenticated("wrong email or password")
         return user
 

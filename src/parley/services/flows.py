@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.flow_catalog import Flow, FlowVersion
-from parley.domain.flows import FLOW_TYPE, FlowDefinition, parse_flow
+from parley.domain.flows import FLOW_TYPE, DataHostRules, FlowDefinition, parse_flow
 from parley.domain.ids import new_id
 from parley.domain.numbers import SmsNumber
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -52,9 +52,13 @@ ROUTE_CACHE_MS = 5_000
 
 
 class FlowService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock,
+                 data_hosts: DataHostRules | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._data_hosts = data_hosts or DataHostRules()
+        """checked on save and publish; stored versions are read without it (the HTTP
+        adapter applies the same rules when it connects)"""
         self._parsed: dict[tuple[str, int], FlowDefinition] = {}
         self._published: dict[str, tuple[int, PublishedFlow | None]] = {}
         """number id -> (valid until, what its texts run): read on every new conversation"""
@@ -171,7 +175,7 @@ class FlowService:
             raise InvalidInput(f"a flow definition may have at most {MAX_FLOW_BYTES} bytes")
         async with self._uow(read_only=True) as uow:
             names = await self._queue_names(uow, principal.org_id)
-        return parse_flow(text, known_queues=names)
+        return parse_flow(text, known_queues=names, data_hosts=self._data_hosts)
 
     async def save_version(self, principal: Principal, flow_id: str,
                            text: str) -> FlowVersion:
@@ -212,7 +216,8 @@ class FlowService:
             if found is None:
                 raise NotFound(f"flow '{flow.name}' has no version {number}")
             # Queues may have been renamed or deleted since it was saved: check again.
-            parse_flow(found.yaml, known_queues=await self._queue_names(uow, principal.org_id))
+            parse_flow(found.yaml, known_queues=await self._queue_names(uow, principal.org_id),
+                       data_hosts=self._data_hosts)
             now = self._clock.now_ms()
             flow.published_version, flow.published_ms = number, now
             flow.modified_ms, flow.modified_by = now, principal.user_id

@@ -4,6 +4,9 @@ SQLite runs in WAL mode with synchronous=FULL (durable across power loss) and fo
 Writers begin with BEGIN IMMEDIATE so two transactions never deadlock upgrading a read lock;
 readers keep plain deferred transactions and are never blocked by writers under WAL. That is
 why there are two engines: `reader` and `writer`. On PostgreSQL they are the same engine.
+
+Every engine hides statement parameters in its errors (`hide_parameters`): a failed write's
+message would otherwise carry its values into the log, a carrier's auth token among them.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class Database:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     _tune_sqlite(engine.sync_engine, immediate=immediate)
     return engine
 
@@ -53,7 +56,8 @@ class SqliteThread:
     def __init__(self, url: str, *, name: str, immediate: bool) -> None:
         sync_url = make_url(url).set(drivername="sqlite")
         self._engine = create_engine(sync_url, poolclass=SingletonThreadPool,
-                                     connect_args={"timeout": 30, "check_same_thread": False})
+                                     connect_args={"timeout": 30, "check_same_thread": False},
+                                     hide_parameters=True)
         _tune_sqlite(self._engine, immediate=immediate)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=name)
 
@@ -95,7 +99,8 @@ def open_database(url: str) -> Database:
         return Database(url=url, reader=_sqlite_engine(url, immediate=False),
                         writer=_sqlite_engine(url, immediate=True))
     if parsed.get_backend_name() == "postgresql":
-        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                     hide_parameters=True)
         return Database(url=url, reader=engine, writer=engine)
     raise ValueError(f"unsupported database URL '{url}': use sqlite+aiosqlite:///path or "
                      "postgresql+asyncpg://user@host/db")

@@ -182,11 +182,12 @@ def _execute_sqlite(cursor: Any, w: Insert | Upsert | Update,
 
 def _executemany(cursor: Any, sql: str, rows: Sequence[Any]) -> None:
     """The driver's executemany, its errors raised as SQLAlchemy's (IntegrityError...), as
-    every other statement's are."""
+    every other statement's are, and like theirs without the values (they may be secrets)."""
     try:
         cursor.executemany(sql, rows)
     except sqlite3.Error as e:
-        raise DBAPIError.instance(sql, list(rows[:1]), e, sqlite3.Error) from e
+        raise DBAPIError.instance(sql, list(rows[:1]), e, sqlite3.Error,
+                                  hide_parameters=True) from e
 
 
 def apply_writes(conn: Connection, writes: Sequence[Write]) -> None:

@@ -10,7 +10,13 @@ from fastapi.templating import Jinja2Templates
 
 from parley.api.routing_class import genesys_router
 from parley.api.security import App
-from parley.domain.errors import DomainError, Forbidden, InvalidInput, Unauthenticated
+from parley.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    TooManyRequests,
+    Unauthenticated,
+)
 from parley.services.auth import IssuedToken, OAuthError, parse_basic_auth
 from parley.web import TEMPLATES
 
@@ -47,17 +53,19 @@ async def token(request: Request, parley: App) -> Response:
     client_id = basic_id or fields.get("client_id")
     secret = basic_secret if basic_id else fields.get("client_secret")
     grant = fields.get("grant_type")
+    source = _source(request)
     try:
         if grant == "client_credentials":
-            issued = await parley.auth.client_credentials(client_id, secret)
+            issued = await parley.auth.client_credentials(client_id, secret, source=source)
         elif grant == "authorization_code":
             issued = await parley.auth.exchange_code(
                 client_id=client_id, secret=secret, code=fields.get("code"),
                 redirect_uri=fields.get("redirect_uri"),
-                code_verifier=fields.get("code_verifier"))
+                code_verifier=fields.get("code_verifier"), source=source)
         elif grant == "refresh_token":
             issued = await parley.auth.refresh(client_id=client_id, secret=secret,
-                                               refresh_token=fields.get("refresh_token"))
+                                               refresh_token=fields.get("refresh_token"),
+                                               source=source)
         else:
             raise OAuthError("unsupported_grant_type",
                              f"grant_type '{grant}' is not supported: use client_credentials, "
@@ -67,21 +75,31 @@ async def token(request: Request, parley: App) -> Response:
     return _token_response(issued)
 
 
+def _source(request: Request) -> str | None:
+    """The address the request came from, for throttling failed sign-ins."""
+    return request.client.host if request.client else None
+
+
 def _oauth_error(e: OAuthError) -> JSONResponse:
     headers = {"Cache-Control": "no-store"}
     if e.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="parley"'
+    if e.retry_after_s is not None:
+        headers["Retry-After"] = str(e.retry_after_s)
     return JSONResponse({"error": e.error, "error_description": e.description},
                         status_code=e.status, headers=headers)
 
 
 def _page(request: Request, *, status: int = 200, error: str | None = None,
           form: bool = True, client_name: str | None = None, hidden: dict[str, str] | None = None,
-          username: str | None = None) -> HTMLResponse:
+          username: str | None = None, retry_after_s: int | None = None) -> HTMLResponse:
+    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
     return templates.TemplateResponse(request, "login.html", {
         "error": error, "form": form, "client_name": client_name, "hidden": hidden or {},
         "action": "/oauth/authorize", "username": username}, status_code=status,
-        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        headers=headers)
 
 
 @router.get("/oauth/authorize", response_class=HTMLResponse,
@@ -112,16 +130,18 @@ async def authorize_submit(request: Request, parley: App) -> Response:
     try:
         if not username or not fields.get("password"):
             raise InvalidInput("enter your email and password")
-        user = await parley.auth.login(username, fields.get("password", ""))
+        user = await parley.auth.login(username, fields.get("password", ""),
+                                       source=_source(request))
         target = await parley.auth.authorize(
             client=client, user=user, redirect_uri=params["redirect_uri"],
             response_type=params["response_type"], state=params.get("state"),
             code_challenge=params.get("code_challenge"),
             code_challenge_method=params.get("code_challenge_method"))
     except DomainError as e:
-        status = {Unauthenticated: 401, Forbidden: 403}.get(type(e), 400)
+        status = {Unauthenticated: 401, Forbidden: 403, TooManyRequests: 429}.get(type(e), 400)
         return _page(request, status=status, error=e.message, client_name=client.name,
-                     hidden=params, username=username)
+                     hidden=params, username=username,
+                     retry_after_s=e.retry_after_s if isinstance(e, TooManyRequests) else None)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
 
 

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from parley.domain.flows.actions import ACTION_TYPES
 from parley.domain.flows.actions.base import ActionSpec
 from parley.domain.flows.actions.transfer_to_acd import TransferToAcdAction
+from parley.domain.flows.data_hosts import DataHostRules
 from parley.domain.flows.schedules import Schedule, read_schedule
 from parley.domain.flows.source import (
     IDENTIFIER,
@@ -81,12 +82,15 @@ class FlowDefinition:
 
 def parse_flow(text: str, *,
                known_queues: Callable[[str], bool] | Collection[str] | None = None,
-               known_schedules: Collection[str] = ()) -> FlowDefinition:
+               known_schedules: Collection[str] = (),
+               data_hosts: DataHostRules | None = None) -> FlowDefinition:
     """Read and validate a flow; raise FlowValidationError listing every error found.
 
     `known_queues` (a set of names, or a lookup) checks that each transfer, and the fallback,
     names a queue of the organisation; None skips the check. `known_schedules` names the
-    organisation's schedules that isOpen() may use besides the flow's own.
+    organisation's schedules that isOpen() may use besides the flow's own. `data_hosts`
+    checks the hosts data actions call as written (at save and publish); None skips it, for
+    versions already stored, which the HTTP adapter checks again when it connects.
     """
     source = load(text)
     top = Fields(source, "", source.root, "a flow")
@@ -112,6 +116,8 @@ def parse_flow(text: str, *,
     _check_references(source, _declared(source.root, "actions"),
                       {*_declared(source.root, "schedules"), *known_schedules}, known_queues)
     _check_reachable(source, actions, start)
+    if data_hosts is not None:
+        _check_hosts(source, data_hosts)
     if source.errors:
         errors = sorted(source.errors, key=lambda p: (p.line or 0, p.column or 0))
         raise FlowValidationError(errors, source.warnings)
@@ -240,6 +246,17 @@ def _check_references(source: Source, actions: Collection[str],
     for path, queue in source.queues:
         if not exists(queue):
             source.error(path, f"there is no queue named '{queue}'")
+
+
+def _check_hosts(source: Source, rules: DataHostRules) -> None:
+    for path, host in source.hosts:
+        if host is None:
+            source.error(path, "the host must be written out (https://host/...), not come "
+                         "from an expression")
+            continue
+        problem = rules.literal_problem(host)
+        if problem is not None:
+            source.error(path, problem)
 
 
 def _check_reachable(source: Source, actions: Mapping[str, FlowAction], start: str) -> None:

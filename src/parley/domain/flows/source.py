@@ -99,8 +99,8 @@ class Source:
     """The flow being read: its values, where they came from, and what is wrong so far.
 
     Besides problems it collects what can only be checked once every action is read: targets
-    (`next: route` must name an action), expressions (names must be declared), queue names
-    and saved-variable names.
+    (`next: route` must name an action), expressions (names must be declared), queue names,
+    saved-variable names, and the hosts data actions call (None: not written out).
     """
 
     root: object
@@ -112,6 +112,7 @@ class Source:
     targets: list[tuple[str, str]] = field(default_factory=list)
     expressions: list[tuple[str, Expression]] = field(default_factory=list)
     queues: list[tuple[str, str]] = field(default_factory=list)
+    hosts: list[tuple[str, str | None]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
 
     def locate(self, path: str, *, at_key: bool = False) -> tuple[int, int] | None:

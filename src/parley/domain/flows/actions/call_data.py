@@ -11,9 +11,11 @@
         failure: toSupport           # optional: where to go when the call fails
       next: greetByName
 
-The URL must start with a literal http:// or https://, so the author, not the data, picks
-where requests go; values placed in it are URL-encoded. The step ends with a CallData event;
-the service performs the request (enforcing the timeout and its own host rules) and resumes
+The URL must start with a literal http:// or https:// and its host, so the author, not the
+data, picks where requests go; values placed in it are URL-encoded. Where the deployment's
+host rules are given (publishing; `data_hosts.DataHostRules`), a host written as a loopback,
+private or other non-public address is refused. The step ends with a CallData event;
+the service performs the request (enforcing the timeout and the host rules) and resumes
 the run with DataResult(status, body) or DataFailure(reason). A 2xx result goes to `next`;
 anything else, including a request that could not be built, goes to `failure`, or without
 one to the flow's error path.
@@ -25,7 +27,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from parley.domain.flows.actions.base import ActionType, FlowFailure, Outcome, Runtime
 from parley.domain.flows.events import CallData
@@ -44,6 +46,7 @@ HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
 MAX_URL = 2048
 MAX_HEADERS = 20
 MAX_BODY = 10_000
+_AUTHORITY = re.compile(r"(?i)https?://([^/?#]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ class CallDataAction:
                                and first.lower().startswith(("http://", "https://"))):
             config.source.error(config.at("url"), "must start with http:// or https:// "
                                 "(written out, not from an expression)")
+        elif url.source:
+            config.source.hosts.append((config.at("url"), _written_host(url)))
         method = config.choice("method", METHODS, default="GET")
         headers = _templates(config, "headers", name=HEADER_NAME, limit=MAX_HEADERS)
         body: Template | None = None
@@ -98,7 +103,8 @@ class CallDataAction:
     def _request(self, runtime: Runtime) -> CallData:
         url = runtime.render(self.url, escape=lambda value: quote(value, safe=""))
         if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 for c in url):
-            raise FlowFailure(f"callData URL '{url[:80]}' is not valid")
+            shown = url.split("?", 1)[0][:80]  # the query may carry a key or a number
+            raise FlowFailure(f"callData URL '{shown}' is not valid")
         headers = {name: runtime.render(t) for name, t in self.headers}
         if any("\r" in v or "\n" in v for v in headers.values()):
             raise FlowFailure("callData header values may not contain line breaks")
@@ -134,6 +140,21 @@ class CallDataAction:
         if self.save_as:
             runtime.save(self.save_as, None)
         return Outcome(next=self.failure)
+
+
+def _written_host(url: Template) -> str | None:
+    """The URL's host when the text written holds all of it, else None (an expression
+    would pick or extend it: `https://{{ x }}/`, `https://crm.{{ x }}`)."""
+    first = url.parts[0]
+    assert isinstance(first, str)
+    found = _AUTHORITY.match(first)
+    if found is None or (found.end() == len(first) and len(url.parts) > 1):
+        return None
+    try:
+        host = urlsplit(f"//{found.group(1)}").hostname
+    except ValueError:
+        return found.group(1)
+    return host if host else None
 
 
 def _templates(config: Fields, key: str, *, name: re.Pattern[str] | None,
