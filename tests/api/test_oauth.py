@@ -26,7 +26,6 @@ from tests.api.support import (
     parse_form,
     pkce_pair,
 )
-from tests.leaks import secret
 from tests.orgs import Tenant, login, make_org
 
 
