@@ -22,9 +22,8 @@ from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.sms_text import analyse
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundSink,
@@ -32,6 +31,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
+from parley.services.ports.clock import Clock
 from parley.services.tasks import stop_task
 
 _DEFAULT_AREA = {"US": "312", "CA": "416"}

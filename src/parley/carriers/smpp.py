@@ -55,9 +55,8 @@ from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
 from parley.domain.sms_text import Encoding, encoding_of, split
 from parley.services.coalescer import Coalescer
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundParts,
@@ -66,6 +65,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
+from parley.services.ports.clock import Clock
 from parley.services.tasks import stop_task
 
 log = logging.getLogger("parley.carriers.smpp")

@@ -52,9 +52,8 @@ from parley.domain.errors import Forbidden, InvalidInput, NotFound
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundSink,
@@ -62,6 +61,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
+from parley.services.ports.clock import Clock
 from parley.services.tasks import stop_task
 
 log = logging.getLogger("parley.carriers.twilio")
