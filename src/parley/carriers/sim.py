@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from parley.concurrency import stop_task
 from parley.domain.carriers import BUILTIN_SIM, LinkState, SendLimits
 from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
@@ -32,7 +33,6 @@ from parley.services.ports.carriers import (
     OutboundSms,
 )
 from parley.services.ports.clock import Clock
-from parley.services.tasks import stop_task
 
 _DEFAULT_AREA = {"US": "312", "CA": "416"}
 _TOLLFREE_AREA = "833"

@@ -47,6 +47,7 @@ from parley.carriers.smpp_session import (
     concatenation_of,
     status_name,
 )
+from parley.concurrency import Coalescer, stop_task
 from parley.domain.carriers import CarrierConnection, Concatenation, LinkState
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.ids import new_id
@@ -54,7 +55,6 @@ from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
 from parley.domain.sms_text import Encoding, encoding_of, split
-from parley.services.coalescer import Coalescer
 from parley.services.ports.carriers import (
     CarrierError,
     DeliveryReport,
@@ -66,7 +66,6 @@ from parley.services.ports.carriers import (
     OutboundSms,
 )
 from parley.services.ports.clock import Clock
-from parley.services.tasks import stop_task
 
 log = logging.getLogger("parley.carriers.smpp")
 

@@ -47,6 +47,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from parley.concurrency import stop_task
 from parley.domain.carriers import CarrierConnection, InventoryNumber, LinkState
 from parley.domain.errors import Forbidden, InvalidInput, NotFound
 from parley.domain.messages import MessageStatus
@@ -62,7 +63,6 @@ from parley.services.ports.carriers import (
     OutboundSms,
 )
 from parley.services.ports.clock import Clock
-from parley.services.tasks import stop_task
 
 log = logging.getLogger("parley.carriers.twilio")
 sdk_log = logging.getLogger("parley.carriers.twilio.sdk")

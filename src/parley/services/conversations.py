@@ -7,6 +7,7 @@ import contextlib
 import heapq
 import logging
 
+from parley.concurrency import stop_task
 from parley.domain.access import Permission, Principal, Role
 from parley.domain.agents import WrapupCode
 from parley.domain.conversations import (
@@ -36,7 +37,6 @@ from parley.services.ports import (
     UnitOfWorkFactory,
 )
 from parley.services.sending import OutboxSender
-from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
 
 log = logging.getLogger(__name__)

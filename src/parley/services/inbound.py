@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from parley.concurrency import KeyedLocks, stop_task
 from parley.domain.conversations import Conversation, Purpose, start_inbound
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.flows import (
@@ -62,7 +62,6 @@ from parley.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from parley.services.tasks import stop_task
 from parley.services.views import ConversationView, build_view
 
 log = logging.getLogger(__name__)
@@ -129,25 +128,6 @@ class _NewThread:
                                                       self.sms, self.key, self.now_ms)
 
 
-class _Locks:
-    """One lock per (number, customer), forgotten when idle so the map stays small."""
-
-    def __init__(self, keep: int = 10_000) -> None:
-        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
-        self._keep = keep
-
-    def get(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._keep:
-                oldest, old = next(iter(self._locks.items()))
-                if old.locked():
-                    break
-                del self._locks[oldest]
-        return lock
-
-
 class InboundService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
                  messages: MessageStore, numbers: NumberDirectory, flows: FlowService,
@@ -167,7 +147,7 @@ class InboundService:
         self._opt_outs = opt_outs
         self._window_ms = threading_window_ms
         self._poll_s = poll_interval_s
-        self._locks = _Locks()
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._timer: asyncio.Task[None] | None = None
         self.received = 0
 
