@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from parley.concurrency import KeyedLocks, stop_task
 from parley.domain.conversations import Conversation, Purpose, start_inbound
-from parley.domain.errors import DomainError, NotFound
+from parley.domain.errors import DomainError, InvalidInput, NotFound
 from parley.domain.flows import (
     CallData,
     Disconnect,
@@ -164,8 +164,8 @@ class InboundService:
         to = parse_e164(sms.to_address, "to")
         customer = parse_e164(sms.from_address, "from")
         if len(sms.text) > MAX_INBOUND_CHARACTERS:
-            raise DomainError(f"text has {len(sms.text)} characters; at most "
-                              f"{MAX_INBOUND_CHARACTERS} are accepted")
+            raise InvalidInput(f"text has {len(sms.text)} characters; at most "
+                               f"{MAX_INBOUND_CHARACTERS} are accepted")
         owner = await self._numbers.owner(to)
         if owner is None:
             raise NotFound(f"{to} is not a registered SMS number")
