@@ -10,6 +10,7 @@ from parley.bus.memory import InProcessBus
 from parley.carriers.sim import SimulatorCarrier
 from parley.carriers.smpp import SmppCarrier
 from parley.carriers.twilio import TwilioCarrier
+from parley.concurrency import stop_task
 from parley.config import Settings
 from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
@@ -32,7 +33,6 @@ from parley.services.queue_observations import QueueObservations
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
 from parley.services.status_events import StatusEvents
-from parley.services.tasks import stop_task
 from parley.services.wrapup import WrapupService
 from parley.store.database import Database, open_database
 from parley.store.group_commit import GroupCommitter

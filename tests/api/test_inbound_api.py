@@ -161,6 +161,8 @@ async def test_a_text_from_the_phone_waits_in_the_numbers_queue(
     pytest.param({"from": "nonsense", "to": None, "text": "hi"}, 400, "from", id="bad-from"),
     pytest.param({"from": "+12025550123", "to": None, "text": "  "}, 400, "text",
                  id="empty-text"),
+    pytest.param({"from": "+12025550123", "to": None, "text": "x" * 10_001}, 400,
+                 "at most 10000 are accepted", id="too-long"),
 ])
 async def test_bad_simulated_texts_are_clear_errors(http: httpx.AsyncClient, org: Tenant,
                                                     body: dict[str, Any], status: int,

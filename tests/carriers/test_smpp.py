@@ -299,6 +299,17 @@ async def test_a_text_to_a_number_the_connection_does_not_serve_is_refused(
     assert answer["statuses"] == [0x0B]  # ESME_RINVDSTADR: org.number is on the simulator
 
 
+async def test_a_text_too_long_to_accept_is_refused_with_an_application_error(
+        smpp: Link) -> None:
+    """InboundService refuses it as InvalidInput: the SMSC gets ESME_RX_P_APPN (0x65) for the
+    part that completes it, and nothing is stored."""
+    customer = random_customer()
+    answer = await smpp.smsc.mo(customer, smpp.number, "x" * 10_001)
+    assert answer["parts"] == 66
+    assert Counter(answer["statuses"]) == {0: 65, 0x65: 1}, answer
+    assert await inbound(smpp.parley, smpp.org, customer, polls=1) == []
+
+
 async def test_pipelined_texts_from_one_customer_keep_their_order(smpp: Link) -> None:
     """The SMSC sends the next deliver_sm before our answer to the last: each is acknowledged
     once stored, and they are stored in the order they came."""

@@ -365,6 +365,19 @@ async def test_a_signed_webhook_without_its_parameters_is_a_bad_request(
     assert_error(resp, 400, "MessageStatus")
 
 
+async def test_a_signed_text_too_long_to_accept_is_a_bad_request(
+        parley: Parley, http: httpx.AsyncClient, org: Tenant, line: Line) -> None:
+    """InboundService refuses it as InvalidInput: the provider gets the 400 error body, and
+    nothing is stored."""
+    customer = random_customer()
+    path = hook(line.id, "messages")
+    params = inbound_params(line, customer, "x" * 10_001)
+    resp = await http.post(path, data=params, headers=signed(line.token, path, params))
+    body = assert_error(resp, 400, "at most 10000 are accepted")
+    assert body["code"] == "bad.request"
+    assert await messages_of(parley, org, customer) == []
+
+
 async def test_a_webhook_to_an_unknown_connection_is_not_found(
         http: httpx.AsyncClient, org: Tenant, line: Line) -> None:
     params = inbound_params(line, random_customer())

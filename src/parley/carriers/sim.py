@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from parley.concurrency import stop_task
 from parley.domain.carriers import BUILTIN_SIM, LinkState, SendLimits
 from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.sms_text import analyse
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundSink,
@@ -32,7 +32,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
-from parley.services.tasks import stop_task
+from parley.services.ports.clock import Clock
 
 _DEFAULT_AREA = {"US": "312", "CA": "416"}
 _TOLLFREE_AREA = "833"

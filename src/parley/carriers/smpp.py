@@ -47,6 +47,7 @@ from parley.carriers.smpp_session import (
     concatenation_of,
     status_name,
 )
+from parley.concurrency import Coalescer, stop_task
 from parley.domain.carriers import CarrierConnection, Concatenation, LinkState
 from parley.domain.errors import DomainError, NotFound
 from parley.domain.ids import new_id
@@ -54,10 +55,8 @@ from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
 from parley.domain.sms_text import Encoding, encoding_of, split
-from parley.services.coalescer import Coalescer
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundParts,
@@ -66,7 +65,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
-from parley.services.tasks import stop_task
+from parley.services.ports.clock import Clock
 
 log = logging.getLogger("parley.carriers.smpp")
 

@@ -71,7 +71,8 @@ from aiosmpplib.state import (
 
 from parley.carriers.gsm7 import CODECS as GSM7_CODECS
 from parley.domain.carriers import LinkState
-from parley.services.ports import BindStatus, Clock
+from parley.services.ports.carriers import BindStatus
+from parley.services.ports.clock import Clock
 
 log = logging.getLogger("parley.carriers.smpp")
 

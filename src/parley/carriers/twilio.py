@@ -47,14 +47,14 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from parley.concurrency import stop_task
 from parley.domain.carriers import CarrierConnection, InventoryNumber, LinkState
 from parley.domain.errors import Forbidden, InvalidInput, NotFound
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
-from parley.services.ports import (
+from parley.services.ports.carriers import (
     CarrierError,
-    Clock,
     DeliveryReport,
     DeliverySink,
     InboundSink,
@@ -62,7 +62,7 @@ from parley.services.ports import (
     LinkStatus,
     OutboundSms,
 )
-from parley.services.tasks import stop_task
+from parley.services.ports.clock import Clock
 
 log = logging.getLogger("parley.carriers.twilio")
 sdk_log = logging.getLogger("parley.carriers.twilio.sdk")

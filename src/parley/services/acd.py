@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from parley.concurrency import stop_task
 from parley.domain.acd import (
     Acd,
     Connected,
@@ -36,7 +37,6 @@ from parley.domain.conversations import Conversation
 from parley.domain.errors import NotFound
 from parley.services.events import publish_conversation, routing_status_event
 from parley.services.ports import AcdRecord, Clock, EventBus, UnitOfWork, UnitOfWorkFactory
-from parley.services.tasks import stop_task
 from parley.services.views import build_view
 
 log = logging.getLogger(__name__)

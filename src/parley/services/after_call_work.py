@@ -18,10 +18,10 @@ import contextlib
 import heapq
 import logging
 
+from parley.concurrency import stop_task
 from parley.domain.conversations import Purpose, Wrapup
 from parley.services.events import ConversationEvents
 from parley.services.ports import Clock, EventBus, Router, UnitOfWorkFactory
-from parley.services.tasks import stop_task
 
 log = logging.getLogger(__name__)
 

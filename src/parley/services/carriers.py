@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from parley.concurrency import stop_task
 from parley.domain.access import Permission, Principal
 from parley.domain.carriers import (
     BUILTIN_SIM,
@@ -38,7 +39,6 @@ from parley.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from parley.services.tasks import stop_task
 
 log = logging.getLogger(__name__)
 

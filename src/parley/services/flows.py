@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from parley.concurrency import SingleFlight
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.flow_catalog import Flow, FlowVersion
@@ -13,7 +14,6 @@ from parley.domain.flows import FLOW_TYPE, DataHostRules, FlowDefinition, parse_
 from parley.domain.ids import new_id
 from parley.domain.numbers import SmsNumber
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from parley.services.single_flight import SingleFlight
 
 MAX_FLOW_BYTES = 256 * 1024
 MAX_NAME = 200

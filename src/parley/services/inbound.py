@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from parley.concurrency import KeyedLocks, stop_task
 from parley.domain.conversations import Conversation, start_inbound
-from parley.domain.errors import DomainError, NotFound
+from parley.domain.errors import DomainError, InvalidInput, NotFound
 from parley.domain.flows import FlowRun, NoReply, Reply, RunStatus
 from parley.domain.ids import new_id
 from parley.domain.messages import Message, inbound_message
@@ -47,7 +47,6 @@ from parley.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from parley.services.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -110,25 +109,6 @@ class _NewThread:
                                                       self.sms, self.key, self.now_ms)
 
 
-class _Locks:
-    """One lock per (number, customer), forgotten when idle so the map stays small."""
-
-    def __init__(self, keep: int = 10_000) -> None:
-        self._locks: OrderedDict[tuple[str, str], asyncio.Lock] = OrderedDict()
-        self._keep = keep
-
-    def get(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._keep:
-                oldest, old = next(iter(self._locks.items()))
-                if old.locked():
-                    break
-                del self._locks[oldest]
-        return lock
-
-
 class InboundService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, bus: EventBus,
                  messages: MessageStore, numbers: NumberDirectory, flows: FlowService,
@@ -147,7 +127,7 @@ class InboundService:
         self._opt_outs = opt_outs
         self._window_ms = threading_window_ms
         self._poll_s = poll_interval_s
-        self._locks = _Locks()
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._timer: asyncio.Task[None] | None = None
         self.received = 0
 
@@ -164,8 +144,8 @@ class InboundService:
         to = parse_e164(sms.to_address, "to")
         customer = parse_e164(sms.from_address, "from")
         if len(sms.text) > MAX_INBOUND_CHARACTERS:
-            raise DomainError(f"text has {len(sms.text)} characters; at most "
-                              f"{MAX_INBOUND_CHARACTERS} are accepted")
+            raise InvalidInput(f"text has {len(sms.text)} characters; at most "
+                               f"{MAX_INBOUND_CHARACTERS} are accepted")
         owner = await self._numbers.owner(to)
         if owner is None:
             raise NotFound(f"{to} is not a registered SMS number")

@@ -25,11 +25,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from parley.concurrency import stop_task
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.services.ports import Clock, EventBus, UnitOfWorkFactory
-from parley.services.tasks import stop_task
 
 log = logging.getLogger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from parley.concurrency import SingleFlight
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import Conflict, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
 from parley.domain.phone import parse_e164, region_of
 from parley.services.ports import Carrier, CarrierError, Clock, UnitOfWork, UnitOfWorkFactory
-from parley.services.single_flight import SingleFlight
 
 
 def _number_type(raw: str | None) -> PhoneNumberType:

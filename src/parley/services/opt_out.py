@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from parley.concurrency import SingleFlight
 from parley.domain.access import Permission, Principal
 from parley.domain.errors import InvalidInput
 from parley.domain.opt_out import ANY_NUMBER, Command, OptOut, OptOutPolicy, Scope
 from parley.domain.times import iso
 from parley.services.ports import Clock, UnitOfWorkFactory
-from parley.services.single_flight import SingleFlight
 
 CACHE_TTL_MS = 10_000
 

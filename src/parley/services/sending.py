@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from parley.concurrency import stop_task
 from parley.domain.messages import Message
 from parley.domain.pacing import Pace
 from parley.services.numbers import NumberDirectory
@@ -35,7 +36,6 @@ from parley.services.ports import (
     OutboundSms,
     SubmitOutcome,
 )
-from parley.services.tasks import stop_task
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+from parley.concurrency import stop_task
 from parley.services.events import publish_conversation
 from parley.services.ports import EventBus, UnitOfWorkFactory
-from parley.services.tasks import stop_task
 from parley.services.views import build_view
 
 log = logging.getLogger(__name__)

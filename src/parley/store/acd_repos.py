@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, insert, select, update
 
-from parley.services.ports import AcdRecord
+from parley.services.ports.repositories import AcdRecord
 from parley.store import tables as t
 from parley.store.repositories import Repo
 

@@ -19,17 +19,16 @@ from sqlalchemy.exc import IntegrityError
 
 from parley.domain.conversations import Communication, Conversation, Participant, State
 from parley.domain.messages import Message, MessageStatus
-from parley.services.ports import (
-    AcdRecord,
+from parley.services.ports.carriers import DeliveryReport, OutboundSms
+from parley.services.ports.clock import Clock
+from parley.services.ports.message_store import (
     AlreadyStored,
-    Clock,
-    DeliveryReport,
     InboundContext,
-    OutboundSms,
     OutboxEntry,
     SubmitOutcome,
     ThreadHead,
 )
+from parley.services.ports.repositories import AcdRecord
 from parley.store import tables as t
 from parley.store.acd_repos import acd_row
 from parley.store.database import Database

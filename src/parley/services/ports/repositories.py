@@ -1,20 +1,21 @@
-"""The small interfaces the use cases need from the outside world.
+"""The repositories: one small protocol per aggregate, read and written in a unit of work.
 
-Adapters in `store/`, `carriers/` and `bus/` implement them; `bootstrap.py` wires them in.
+Each use case reads and changes the domain's objects through these (cosmicpython's
+`adapters/repository.py`); `store/` implements them on SQLAlchemy Core for SQLite and
+PostgreSQL. They return domain objects (or the few records defined here, like `AcdRecord`),
+never rows, so no use case knows SQL.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from types import TracebackType
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from parley.domain.access import Role
 from parley.domain.agents import AgentPresence, Skill, UserSkill, WrapupCode
-from parley.domain.carriers import CarrierConnection, LinkState, SendLimits
-from parley.domain.conversations import Communication, Conversation, Participant
+from parley.domain.carriers import CarrierConnection
+from parley.domain.conversations import Conversation
 from parley.domain.directory import (
     AuthorizationCode,
     OAuthClient,
@@ -23,190 +24,10 @@ from parley.domain.directory import (
     User,
 )
 from parley.domain.flow_catalog import Flow, FlowVersion
-from parley.domain.flows import CallData, DataFailure, DataResult
-from parley.domain.messages import Message, MessageStatus
-from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
+from parley.domain.messages import Message
+from parley.domain.numbers import SmsNumber
 from parley.domain.opt_out import OptOut
 from parley.domain.queues import Queue, QueueMember
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
-
-
-class SystemClock:
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
-
-
-# -- carriers -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundSms:
-    message_id: str
-    org_id: str
-    from_address: str
-    to_address: str
-    text: str
-    segment_count: int
-    created_ms: int
-    carrier: str
-    """The id of the carrier connection that serves `from_address`."""
-    attempts: int = 0
-    valid_until_ms: int | None = None
-    """When the text stops being worth delivering (the outbox's validity period, set by the
-    sender): a carrier that can say so passes it on (SMPP validity_period)."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    provider_message_id: str
-    """The carrier's id of the text, or of one part of a multipart text."""
-    status: MessageStatus
-    at_ms: int
-    carrier: str
-    """The connection it came through: ids are only unique per carrier."""
-    error_code: str | None = None
-    error_message: str | None = None
-
-
-class AlreadyStored(Exception):
-    """A write clashed with a row another request (or node) stored first."""
-
-
-class CarrierError(Exception):
-    """A carrier refused or failed a submit. `permanent` ones are not retried."""
-
-    def __init__(self, reason: str, *, permanent: bool = False, code: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.code = code
-
-
-@dataclass(frozen=True, slots=True)
-class InboundSms:
-    """A text a carrier received for one of our numbers, normalised by its adapter."""
-
-    carrier: str
-    carrier_message_id: str
-    from_address: str
-    to_address: str
-    text: str
-    received_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class BindStatus:
-    """One session of a connection (an SMPP bind)."""
-
-    name: str
-    state: LinkState
-    since_ms: int
-    reason: str | None = None
-    in_flight: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LinkStatus:
-    """What a running carrier connection reports about itself, on this node."""
-
-    state: LinkState
-    since_ms: int
-    reason: str | None = None
-    binds: tuple[BindStatus, ...] = ()
-    counters: dict[str, int] = field(default_factory=dict)
-
-
-DeliverySink = Callable[[Sequence[DeliveryReport]], Awaitable[None]]
-InboundSink = Callable[[InboundSms], Awaitable[object]]
-
-
-class Carrier(Protocol):
-    """One connection to an SMS carrier. SMPP and HTTP providers are one file each."""
-
-    name: str
-    """The connection's id: what numbers and messages record as their carrier."""
-    limits: SendLimits
-
-    async def start(self, on_reports: DeliverySink, on_inbound: InboundSink) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def submit(self, sms: OutboundSms) -> list[str]:
-        """Hand one text to the carrier; return its id for each part, or raise CarrierError.
-
-        A multipart text is submitted whole or the call fails: the parts the carrier took
-        are not resent by the adapter's own retries.
-        """
-        ...
-
-    async def available_numbers(self, *, country_code: str, number_type: PhoneNumberType,
-                                area_code: str | None, pattern: str | None,
-                                limit: int) -> list[AvailableNumber]: ...
-
-    async def check_number(self, phone_number: str) -> None:
-        """Raise CarrierError if this carrier cannot serve the number."""
-        ...
-
-    def status(self) -> LinkStatus: ...
-
-
-class InboundParts(Protocol):
-    """Parts of multipart inbound texts, durable before the carrier is acknowledged."""
-
-    async def add(self, carrier: str, key: str, seq: int, total: int, text: str,
-                  received_ms: int) -> tuple[str, str] | None:
-        """Keep one part. Once every part is in: (the whole text, its idempotency key)."""
-        ...
-
-    async def forget(self, carrier: str, key: str) -> None:
-        """Drop a text's parts once the text itself is stored."""
-        ...
-
-    async def pending(self, carrier: str, *, complete_or_older_than_ms: int
-                      ) -> list[tuple[str, str, str]]:
-        """(key, text so far, idempotency key) of texts whose parts are all in (a crash came
-        between storing the last part and the text) or whose first part is older than the
-        limit (a part the carrier never sent: the text goes on with a gap marked)."""
-        ...
-
-
-class DataActions(Protocol):
-    """Performs a flow's HTTP data action (callData) with its timeout."""
-
-    async def call(self, request: CallData) -> DataResult | DataFailure: ...
-
-
-# -- events -------------------------------------------------------------------------------
-
-
-class EventBus(Protocol):
-    def publish(self, topic: str, body: dict[str, Any], *, org_id: str) -> None: ...
-
-    def subscribe(self, handler: Callable[[str, dict[str, Any], str], None]) -> None: ...
-
-
-class Router(Protocol):
-    """The ACD as the conversation use cases see it."""
-
-    def is_routing(self, org_id: str, conversation_id: str) -> bool: ...
-    async def accept(self, org_id: str, conversation_id: str, user_id: str) -> None: ...
-    async def decline(self, org_id: str, conversation_id: str, user_id: str) -> None: ...
-    async def finish(self, org_id: str, conversation_id: str) -> None: ...
-    async def transfer(self, org_id: str, conversation_id: str, queue_id: str) -> None: ...
-
-
-class RoutingListener(Protocol):
-    """Told after a change to routing facts commits, so the ACD can reload them."""
-
-    async def agent_changed(self, org_id: str, user_id: str) -> None: ...
-
-    async def queue_changed(self, org_id: str, queue_id: str) -> None: ...
-
-
-# -- store ----------------------------------------------------------------------------------
 
 
 class OrganizationRepo(Protocol):
@@ -422,133 +243,3 @@ class CarrierConnectionRepo(Protocol):
     async def all(self) -> list[CarrierConnection]: ...
     async def versions(self) -> dict[str, int]: ...
     async def numbers_on(self, org_id: str, connection_id: str) -> list[str]: ...
-
-
-class UnitOfWork(Protocol):
-    """One transaction. Leaving the block without `commit()` rolls it back."""
-
-    @property
-    def orgs(self) -> OrganizationRepo: ...
-    @property
-    def users(self) -> UserRepo: ...
-    @property
-    def clients(self) -> ClientRepo: ...
-    @property
-    def tokens(self) -> TokenRepo: ...
-    @property
-    def numbers(self) -> NumberRepo: ...
-    @property
-    def queues(self) -> QueueRepo: ...
-    @property
-    def conversations(self) -> ConversationRepo: ...
-    @property
-    def messages(self) -> MessageRepo: ...
-
-    @property
-    def agents(self) -> AgentRepo: ...
-
-    @property
-    def skills(self) -> SkillRepo: ...
-
-    @property
-    def wrapup_codes(self) -> WrapupCodeRepo: ...
-
-    @property
-    def acd(self) -> AcdRepo: ...
-
-    @property
-    def flows(self) -> FlowRepo: ...
-
-    @property
-    def opt_outs(self) -> OptOutRepo: ...
-
-    @property
-    def carriers(self) -> CarrierConnectionRepo: ...
-
-    async def __aenter__(self) -> UnitOfWork: ...
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
-    async def commit(self) -> None: ...
-
-
-UnitOfWorkFactory = Callable[..., UnitOfWork]
-"""`uow()` for a write transaction, `uow(read_only=True)` for a read view."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    message_id: str
-    org_id: str
-    next_attempt_ms: int
-    lease_until_ms: int
-    created_ms: int
-    attempts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitOutcome:
-    message_id: str
-    at_ms: int
-    carrier: str
-    provider_message_id: str | None = None
-    part_ids: tuple[str, ...] = ()
-    """Every part's id, for a multipart text (the first is `provider_message_id`)."""
-    error: CarrierError | None = None
-    retry_at_ms: int | None = None
-    """Set for a failure that will be retried; None for a final failure."""
-    attempts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadHead:
-    """The newest conversation between a number and a customer, as threading needs it."""
-
-    conversation_id: str
-    active: bool
-    end_ms: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundContext:
-    """What a text's arrival needs to know: whether it was stored already (a carrier's
-    retry) and the conversation it may continue."""
-
-    duplicate_of: tuple[str, str] | None
-    """(message id, conversation id) of the same carrier message, stored before"""
-    latest: ThreadHead | None
-
-
-class MessageStore(Protocol):
-    """The hot path: group-committed appends and bulk status updates, no per-message scans."""
-
-    async def communication(self, conversation_id: str,
-                            communication_id: str) -> Communication | None: ...
-
-    async def append(self, *, conversation: Conversation | None,
-                     participants: Sequence[Participant], messages: Sequence[Message],
-                     outbox: Sequence[OutboxEntry]) -> None: ...
-
-    async def inbound_context(self, org_id: str, org_address: str, customer: str,
-                              inbound_key: str) -> InboundContext:
-        """Looked up together with the other texts arriving at the same moment."""
-        ...
-
-    async def save_conversations(self, conversations: Sequence[Conversation], *,
-                                 messages: Sequence[Message] = (),
-                                 outbox: Sequence[OutboxEntry] = (),
-                                 acd: Sequence[AcdRecord] = ()) -> None:
-        """Raises AlreadyStored when a message of it is (a carrier's retry of an inbound
-        text stored meanwhile)."""
-        ...
-
-    async def record_outcomes(self, outcomes: Sequence[SubmitOutcome]) -> None: ...
-
-    async def record_deliveries(self, reports: Sequence[DeliveryReport]) -> None: ...
-
-    async def claim_due(self, now_ms: int, lease_ms: int, limit: int) -> list[OutboundSms]: ...
-
-    async def renew_leases(self, message_ids: Sequence[str], until_ms: int) -> None: ...
-
-    async def release_leases(self) -> int:
-        """Make every leased outbox row due now (start-up of the only node)."""
-        ...
