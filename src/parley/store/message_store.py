@@ -32,6 +32,12 @@ from parley.services.ports import (
 )
 from parley.store import tables as t
 from parley.store.acd_repos import acd_row
+from parley.store.conversation_repos import (
+    conversation_row,
+    load_communication,
+    message_row,
+    participant_row,
+)
 from parley.store.database import Database
 from parley.store.group_commit import (
     Delete,
@@ -42,12 +48,6 @@ from parley.store.group_commit import (
     Upsert,
     Write,
     update_statement,
-)
-from parley.store.repositories import (
-    conversation_row,
-    load_communication,
-    message_row,
-    participant_row,
 )
 from parley.store.side_reads import SideReader
 
