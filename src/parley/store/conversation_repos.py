@@ -21,7 +21,7 @@ from parley.domain.conversations import (
 )
 from parley.domain.messages import Direction, Message, MessageStatus
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of
+from parley.store.repositories import Repo, fields_of, found
 
 _PARTICIPANT_COLS = ("id", "conversation_id", "communication_id", "direction", "address",
                      "from_address", "to_address", "user_id", "queue_id", "client_id", "name",
@@ -103,6 +103,11 @@ class Conversations(Repo):
                                .order_by(t.participants.c.start_ms, t.participants.c.purpose))
         conv.participants = [participant_from_row(p) for p in rows]
         return conv
+
+    async def require(self, org_id: str, conversation_id: str, *, message: str | None = None,
+                      **details: str) -> Conversation:
+        return found(await self.get(org_id, conversation_id),
+                     message or f"conversation {conversation_id} not found", **details)
 
     async def save(self, conv: Conversation) -> None:
         """Write back states: the conversation row and every participant (new ones inserted)."""
@@ -190,6 +195,12 @@ class Messages(Repo):
             t.messages.c.id == message_id, t.messages.c.org_id == org_id,
             t.messages.c.conversation_id == conversation_id))
         return None if r is None else message_from_row(r)
+
+    async def require(self, org_id: str, conversation_id: str, message_id: str, *,
+                      message: str | None = None, **details: str) -> Message:
+        return found(await self.get(org_id, conversation_id, message_id),
+                     message or f"message {message_id} not found in conversation "
+                     f"{conversation_id}", **details)
 
     async def in_conversation(self, conversation_id: str) -> list[Message]:
         rows = await self._all(select(t.messages)

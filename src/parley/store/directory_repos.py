@@ -17,7 +17,7 @@ from parley.domain.directory import (
     User,
 )
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of
+from parley.store.repositories import Repo, fields_of, found
 
 
 def org_from_row(r: RowMapping) -> Organization:
@@ -48,6 +48,11 @@ class Organizations(Repo):
         r = await self._one(select(t.organizations).where(t.organizations.c.id == org_id))
         return None if r is None else org_from_row(r)
 
+    async def require(self, org_id: str, *, message: str | None = None,
+                      **details: str) -> Organization:
+        return found(await self.get(org_id),
+                     message or f"organisation {org_id} does not exist", **details)
+
     async def demo(self) -> Organization | None:
         r = await self._one(select(t.organizations).where(t.organizations.c.is_demo.is_(True)))
         return None if r is None else org_from_row(r)
@@ -63,6 +68,11 @@ class Users(Repo):
         r = await self._one(select(t.users).where(
             t.users.c.id == user_id, t.users.c.org_id == org_id))
         return None if r is None else user_from_row(r)
+
+    async def require(self, org_id: str, user_id: str, *, message: str | None = None,
+                      **details: str) -> User:
+        return found(await self.get(org_id, user_id), message or f"user {user_id} not found",
+                     **details)
 
     async def by_email(self, email: str) -> User | None:
         r = await self._one(select(t.users).where(func.lower(t.users.c.email) == email.lower()))
@@ -125,6 +135,15 @@ class Clients(Repo):
     async def get(self, client_id: str) -> OAuthClient | None:
         r = await self._one(select(t.oauth_clients).where(t.oauth_clients.c.id == client_id))
         return None if r is None else client_from_row(r)
+
+    async def require(self, client_id: str, *, org_id: str | None = None,
+                      message: str | None = None, **details: str) -> OAuthClient:
+        """The client; with `org_id`, only if it belongs to that organisation (another
+        organisation's client is as unknown as one that does not exist)."""
+        client = await self.get(client_id)
+        if client is not None and org_id is not None and client.org_id != org_id:
+            client = None
+        return found(client, message or f"OAuth client {client_id} not found", **details)
 
     async def in_org(self, org_id: str) -> list[OAuthClient]:
         rows = await self._all(select(t.oauth_clients).where(t.oauth_clients.c.org_id == org_id)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.numbers import PhoneNumberType, SmsNumber
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of, name_like
+from parley.store.repositories import Repo, fields_of, found, name_like
 
 _NUMBER_COLS = ("id", "org_id", "phone_number", "name", "country_code", "carrier", "status",
                 "version", "created_ms", "modified_ms", "created_by", "modified_by")
@@ -33,6 +33,11 @@ class Numbers(Repo):
         r = await self._one(select(t.sms_numbers).where(
             t.sms_numbers.c.id == number_id, t.sms_numbers.c.org_id == org_id))
         return None if r is None else number_from_row(r)
+
+    async def require(self, org_id: str, number_id: str, *, message: str | None = None,
+                      **details: str) -> SmsNumber:
+        return found(await self.get(org_id, number_id),
+                     message or f"SMS phone number {number_id} not found", **details)
 
     async def by_phone(self, phone_number: str) -> SmsNumber | None:
         r = await self._one(select(t.sms_numbers)

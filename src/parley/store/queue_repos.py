@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.queues import Queue, QueueMember, SkillEvaluationMethod, WrapupPrompt
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of, name_like
+from parley.store.repositories import Repo, fields_of, found, name_like
 
 _QUEUE_COLS = ("id", "org_id", "name", "description", "sms_number_id",
                "alerting_timeout_seconds", "enable_auto_answer", "service_level_percentage",
@@ -62,6 +62,11 @@ class Queues(Repo):
         r = await self._one(self._with_counts().where(
             t.queues.c.id == queue_id, t.queues.c.org_id == org_id))
         return None if r is None else self._from(r)
+
+    async def require(self, org_id: str, queue_id: str, *, message: str | None = None,
+                      **details: str) -> Queue:
+        return found(await self.get(org_id, queue_id), message or f"queue {queue_id} not found",
+                     **details)
 
     async def by_name(self, org_id: str, name: str) -> Queue | None:
         r = await self._one(self._with_counts().where(

@@ -2,18 +2,23 @@
 
 The repositories themselves live one area per module (`directory_repos`, `number_repos`,
 `queue_repos`, `conversation_repos`, `agent_repos`, `flow_repos`, ...): domain objects in,
-domain objects out, over the connection of the unit of work that made them.
+domain objects out, over the connection of the unit of work that made them. Each `get`
+has a `require` beside it that raises NotFound instead of answering None.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.domain.errors import NotFound
+
+T = TypeVar("T")
 
 _getters: dict[tuple[str, ...], Callable[[Any], Any]] = {}
 
@@ -26,6 +31,14 @@ def fields_of(obj: Any, *names: str) -> dict[str, Any]:
         get = _getters[names] = attrgetter(*names)
     values = get(obj)
     return dict(zip(names, values if len(names) > 1 else (values,), strict=True))
+
+
+def found(obj: T | None, message: str, **details: str) -> T:
+    """`obj`, or NotFound with the message: what every repository's `require` does with the
+    answer of its `get`, so the use cases do not each write the same check."""
+    if obj is None:
+        raise NotFound(message, **details)
+    return obj
 
 
 def name_like(column: Any, pattern: str) -> Any:
