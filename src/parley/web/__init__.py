@@ -1,4 +1,9 @@
-"""Pages served to browsers: the OAuth login page now; the desktop and console later."""
+"""The files of the browser pages: the OAuth login template, and the static pages and
+scripts of the agent desktop, admin console, supervisor view and handset simulator.
+
+Only files live here; the API layer serves them (`api/routes/pages.py`,
+`api/routes/oauth.py`), so nothing under web/ imports the layers above it.
+"""
 
 from pathlib import Path
 
