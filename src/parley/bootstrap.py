@@ -19,6 +19,7 @@ from parley.services.auth import AuthService
 from parley.services.carriers import CarrierLinks, CarrierService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
+from parley.services.directory_admin import DirectoryAdmin
 from parley.services.flows import FlowService
 from parley.services.inbound import InboundService
 from parley.services.notifications import NotificationHub
@@ -57,6 +58,7 @@ class Parley:
     sim: SimulatorCarrier | None
     auth: AuthService
     directory: DirectoryService
+    directory_admin: DirectoryAdmin
     numbers: NumberService
     queues: QueueService
     conversations: ConversationService
@@ -173,6 +175,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     auth = AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds)
     auth.cache.on_evict(notifications.token_changed)
     status_events = StatusEvents(uow, bus, notifications.has_subscribers)
+    directory = DirectoryService(uow, clock)
     sender.on_status(status_events.changed)
     receipts.on_status(status_events.changed)
     return Parley(
@@ -180,7 +183,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         bus=bus,
         carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
         auth=auth,
-        directory=DirectoryService(uow, clock),
+        directory=directory, directory_admin=DirectoryAdmin(uow, directory, auth.cache),
         numbers=NumberService(uow, clock, carriers, directory_cache,
                               default_carrier=settings.default_carrier),
         queues=QueueService(uow, clock, acd),

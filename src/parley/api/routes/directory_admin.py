@@ -19,7 +19,6 @@ from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.domain.directory import GrantType, OAuthClient
 from parley.services.directory import NewClient
-from parley.services.directory_admin import DirectoryAdmin
 
 router = genesys_router()
 
@@ -79,10 +78,6 @@ class OAuthClientEntityListing(Model):
     entities: list[OAuthClientModel]
 
 
-def admin_of(parley: App) -> DirectoryAdmin:
-    return DirectoryAdmin(parley.uow, parley.directory, parley.auth.cache)
-
-
 def _created(request: Request, made: NewClient) -> OAuthClientModel:
     request.app.state.origin_policy.invalidate()  # CORS follows clients' redirect URIs
     return OAuthClientModel.of(made.client, made.secret)
@@ -92,7 +87,7 @@ def _created(request: Request, made: NewClient) -> OAuthClientModel:
              summary="Create a user (Parley: with a password and one role)")
 async def post_user(body: CreateUser, principal: CurrentPrincipal, parley: App) -> User:
     roles = body.roles or []
-    return User.of(await admin_of(parley).create_user(
+    return User.of(await parley.directory_admin.create_user(
         principal, name=body.name, email=body.email, password=body.password,
         role=roles[0] if roles else None))
 
@@ -101,14 +96,14 @@ async def post_user(body: CreateUser, principal: CurrentPrincipal, parley: App) 
               summary="Change a user's role (Parley: `roles` with one role; admins only)")
 async def patch_user(userId: str, body: UpdateUser, principal: CurrentPrincipal,
                      parley: App) -> User:
-    return User.of(await admin_of(parley).change_role(principal, userId, roles=body.roles,
-                                                      version=body.version))
+    return User.of(await parley.directory_admin.change_role(
+        principal, userId, roles=body.roles, version=body.version))
 
 
 @router.get(CLIENTS, response_model=OAuthClientEntityListing, tags=["OAuth"])
 async def get_clients(principal: CurrentPrincipal, parley: App) -> OAuthClientEntityListing:
     return OAuthClientEntityListing(entities=[
-        OAuthClientModel.of(c) for c in await admin_of(parley).clients(principal)])
+        OAuthClientModel.of(c) for c in await parley.directory_admin.clients(principal)])
 
 
 @router.post(CLIENTS, response_model=OAuthClientModel, tags=["OAuth"],
@@ -116,7 +111,7 @@ async def get_clients(principal: CurrentPrincipal, parley: App) -> OAuthClientEn
 async def post_client(body: OAuthClientRequest, request: Request, principal: CurrentPrincipal,
                       parley: App) -> OAuthClientModel:
     roles = body.roleIds or []
-    return _created(request, await admin_of(parley).create_client(
+    return _created(request, await parley.directory_admin.create_client(
         principal, name=body.name, grant=body.authorizedGrantType,
         redirect_uris=body.registeredRedirectUri, role=roles[0] if roles else None))
 
@@ -124,20 +119,20 @@ async def post_client(body: OAuthClientRequest, request: Request, principal: Cur
 @router.get(CLIENTS + "/{clientId}", response_model=OAuthClientModel, tags=["OAuth"])
 async def get_client(clientId: str, principal: CurrentPrincipal,
                      parley: App) -> OAuthClientModel:
-    return OAuthClientModel.of(await admin_of(parley).client(principal, clientId))
+    return OAuthClientModel.of(await parley.directory_admin.client(principal, clientId))
 
 
 @router.post(CLIENTS + "/{clientId}/secret", response_model=OAuthClientModel, tags=["OAuth"],
              summary="Rotate the client's secret (the new one is shown only here)")
 async def rotate_client_secret(clientId: str, request: Request, principal: CurrentPrincipal,
                                parley: App) -> OAuthClientModel:
-    return _created(request, await admin_of(parley).rotate_secret(principal, clientId))
+    return _created(request, await parley.directory_admin.rotate_secret(principal, clientId))
 
 
 @router.delete(CLIENTS + "/{clientId}", status_code=204, response_class=Response, tags=["OAuth"],
                summary="Delete an OAuth client; its tokens stop working at once")
 async def delete_client(clientId: str, request: Request, principal: CurrentPrincipal,
                         parley: App) -> Response:
-    await admin_of(parley).delete_client(principal, clientId)
+    await parley.directory_admin.delete_client(principal, clientId)
     request.app.state.origin_policy.invalidate()  # its redirect URIs may no longer be allowed
     return Response(status_code=204)
