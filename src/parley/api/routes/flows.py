@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import Query, Request, Response
 
-from parley.api.models.common import EntityListing, EntityRef, Model, listing
+from parley.api.models.common import EntityListing, EntityRef, Model
 from parley.api.paging import PageNumber, PageSize, check_page, split_list
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
@@ -147,8 +147,8 @@ async def get_flows(principal: CurrentPrincipal, parley: App, pageSize: PageSize
     flows, total = await parley.flows.page(principal, page=page, size=size,
                                            types=split_list(type), name=name,
                                            ids=split_list(id))
-    return listing(FlowEntityListing, [FlowModel.of(f) for f in flows], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=FLOWS)
+    return FlowEntityListing.of([FlowModel.of(f) for f in flows], total=total, page=page, size=size,
+                                path=FLOWS)
 
 
 @router.post(FLOWS, response_model=FlowModel, summary="Create an inbound message flow")
@@ -191,9 +191,9 @@ async def get_flow_versions(flowId: str, principal: CurrentPrincipal,
                             parley: App) -> FlowVersionEntityListing:
     flow = await parley.flows.get(principal, flowId)
     versions = await parley.flows.versions(principal, flowId)
-    return listing(FlowVersionEntityListing, [FlowVersionModel.of(v, flow) for v in versions],  # type: ignore[return-value]
-                   total=len(versions), page=1, size=max(len(versions), 25),
-                   path=f"{FLOWS}/{flowId}/versions")
+    return FlowVersionEntityListing.of([FlowVersionModel.of(v, flow) for v in versions],
+                                       total=len(versions), page=1, size=max(len(versions), 25),
+                                       path=f"{FLOWS}/{flowId}/versions")
 
 
 def _version_number(raw: str) -> int:
@@ -297,11 +297,10 @@ async def get_recipients(principal: CurrentPrincipal, parley: App, pageSize: Pag
                          ) -> RecipientListing:
     size, page = check_page(pageSize, pageNumber)
     if messengerType not in (None, "sms"):
-        return listing(RecipientListing, [], total=0, page=page, size=size,  # type: ignore[return-value]
-                       path=RECIPIENTS)
+        return RecipientListing.of([], total=0, page=page, size=size, path=RECIPIENTS)
     routes, total = await parley.flows.routes(principal, page=page, size=size)
-    return listing(RecipientListing, [Recipient.of(r) for r in routes], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=RECIPIENTS)
+    return RecipientListing.of([Recipient.of(r) for r in routes], total=total, page=page, size=size,
+                               path=RECIPIENTS)
 
 
 @router.get(RECIPIENTS + "/{recipientId}", response_model=Recipient, tags=["Routing"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Response
 
-from parley.api.models.common import EntityListing, Model, listing
+from parley.api.models.common import EntityListing, Model
 from parley.api.paging import PageNumber, PageSize, check_page
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
@@ -57,8 +57,8 @@ async def get_opt_outs(principal: CurrentPrincipal, parley: App, pageSize: PageS
     size, page = check_page(pageSize, pageNumber)
     wanted = None if customer is None else parse_e164(customer, "customer")
     found, total = await parley.opt_outs.page(principal, page=page, size=size, customer=wanted)
-    return listing(OptOutListing, [OptOutModel.of(o) for o in found], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=OPT_OUTS)
+    return OptOutListing.of([OptOutModel.of(o) for o in found], total=total, page=page, size=size,
+                            path=OPT_OUTS)
 
 
 @router.get(OPT_OUTS + "/export", response_class=Response,
