@@ -7,12 +7,11 @@ import logging
 from dataclasses import dataclass
 
 from parley.bus.memory import InProcessBus
+from parley.carriers import kinds
+from parley.carriers.host import CarrierHost
 from parley.carriers.sim import SimulatorCarrier
-from parley.carriers.smpp import SmppCarrier
-from parley.carriers.twilio import TwilioCarrier
 from parley.concurrency import stop_task
 from parley.config import Settings
-from parley.domain.carriers import CarrierConnection, CarrierKind
 from parley.integrations.http_data import HttpDataActions
 from parley.services import credentials
 from parley.services.acd import AcdService
@@ -22,13 +21,14 @@ from parley.services.auth import AuthService
 from parley.services.carriers import CarrierLinks, CarrierService
 from parley.services.conversations import ConversationService
 from parley.services.directory import DirectoryService
+from parley.services.directory_admin import DirectoryAdmin
 from parley.services.flow_runs import FlowRunner
 from parley.services.flows import FlowService
 from parley.services.inbound import InboundService
 from parley.services.notifications import NotificationHub
 from parley.services.numbers import NumberDirectory, NumberService
 from parley.services.opt_out import OptOutService
-from parley.services.ports import Carrier, Clock, SystemClock
+from parley.services.ports import Clock, SystemClock
 from parley.services.queue_observations import QueueObservations
 from parley.services.queues import QueueService
 from parley.services.sending import DeliveryReceipts, OutboxSender
@@ -60,6 +60,7 @@ class Parley:
     sim: SimulatorCarrier | None
     auth: AuthService
     directory: DirectoryService
+    directory_admin: DirectoryAdmin
     numbers: NumberService
     queues: QueueService
     conversations: ConversationService
@@ -155,18 +156,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     if settings.sim_enabled:
         sim = SimulatorCarrier(clock, delivery_delay_ms=settings.sim_delivery_delay_ms)
 
-    def carrier_for(conn: CarrierConnection) -> Carrier:
-        """The one place that knows which adapter serves which kind of connection."""
-        if conn.kind is CarrierKind.SMPP:
-            return SmppCarrier(conn, clock, inbound_parts)
-        if conn.kind is CarrierKind.SIM:
-            return SimulatorCarrier(clock, name=conn.id, limits=conn.limits,
-                                    delivery_delay_ms=conn.settings["deliveryDelayMs"])
-        if conn.kind is CarrierKind.HTTP:
-            return TwilioCarrier(conn, clock, public_url=settings.public_url)
-        raise NotImplementedError(f"no adapter for {conn.kind.value} connections")
-
-    carriers = CarrierLinks(uow, clock, carrier_for, builtin=sim)
+    # Which adapter serves which kind of connection is the registry's (carriers/kinds.py).
+    host = CarrierHost(clock=clock, inbound_parts=inbound_parts, public_url=settings.public_url)
+    carriers = CarrierLinks(uow, clock, lambda conn: kinds.build(conn, host), builtin=sim)
     directory_cache = NumberDirectory(uow, clock)
     sender = OutboxSender(store, carriers, clock, directory_cache,
                           lease_ms=settings.outbox_lease_ms,
@@ -193,6 +185,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     auth = AuthService(uow, clock, token_ttl_s=settings.token_ttl_seconds)
     auth.cache.on_evict(notifications.token_changed)
     status_events = StatusEvents(uow, bus, notifications.has_subscribers)
+    directory = DirectoryService(uow, clock)
     sender.on_status(status_events.changed)
     receipts.on_status(status_events.changed)
     return Parley(
@@ -200,7 +193,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         bus=bus,
         carriers=carriers, carrier_admin=CarrierService(uow, clock, carriers), sim=sim,
         auth=auth,
-        directory=DirectoryService(uow, clock),
+        directory=directory, directory_admin=DirectoryAdmin(uow, directory, auth.cache),
         numbers=NumberService(uow, clock, carriers, directory_cache,
                               default_carrier=settings.default_carrier),
         queues=QueueService(uow, clock, acd),

@@ -28,6 +28,7 @@ from parley.api.routes import (
     notifications,
     oauth,
     opt_outs,
+    pages,
     queue_observations,
     routing,
     sim,
@@ -37,7 +38,6 @@ from parley.api.security import CorsMiddleware, OriginPolicy
 from parley.api.wire import HOT_SCHEMAS
 from parley.bootstrap import Parley
 from parley.web import STATIC
-from parley.web import pages as web_pages
 
 OPENAPI_URL = "/api/v2/docs/openapi.json"
 
@@ -84,7 +84,7 @@ def _fastapi_app(parley: Parley, manage_lifecycle: bool) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(queue_observations.router)
     app.include_router(directory_admin.router)
-    app.include_router(web_pages.router)  # the browser pages under /app/
+    app.include_router(pages.router)  # the browser pages under /app/
     if parley.sim is not None:
         app.include_router(sim.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

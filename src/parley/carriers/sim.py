@@ -14,11 +14,13 @@ import itertools
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import Self
 
 import phonenumbers
 
+from parley.carriers.host import CarrierHost
 from parley.concurrency import stop_task
-from parley.domain.carriers import BUILTIN_SIM, LinkState, SendLimits
+from parley.domain.carriers import BUILTIN_SIM, CarrierConnection, LinkState, SendLimits
 from parley.domain.ids import new_id
 from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
@@ -53,6 +55,12 @@ class HandsetMessage:
 
 
 class SimulatorCarrier:
+    @classmethod
+    def for_connection(cls, conn: CarrierConnection, host: CarrierHost) -> Self:
+        """A simulator an organisation configured (the built-in one is made by bootstrap)."""
+        return cls(host.clock, name=conn.id, limits=conn.limits,
+                   delivery_delay_ms=conn.settings["deliveryDelayMs"])
+
     def __init__(self, clock: Clock, *, name: str = BUILTIN_SIM, delivery_delay_ms: int = 300,
                  history_per_phone: int = 1000, limits: SendLimits | None = None) -> None:
         self.name = name

@@ -26,6 +26,7 @@ import random
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Self
 
 import phonenumbers
 from aiosmpplib import NPI, TON, BindMode, DeliverSm, OptionalParam, PhoneNumber, SubmitSm
@@ -38,6 +39,7 @@ from aiosmpplib.state import (
     SAR_TOTAL_SEGMENTS,
 )
 
+from parley.carriers.host import CarrierHost
 from parley.carriers.smpp_session import (
     ESME_RMSGQFUL,
     ESME_ROK,
@@ -92,6 +94,10 @@ PART_TIMEOUT_MS = 3_600_000
 
 
 class SmppCarrier:
+    @classmethod
+    def for_connection(cls, conn: CarrierConnection, host: CarrierHost) -> Self:
+        return cls(conn, host.clock, host.inbound_parts)
+
     def __init__(self, conn: CarrierConnection, clock: Clock, parts: InboundParts, *,
                  hold_s: float = 30.0) -> None:
         self.name = conn.id

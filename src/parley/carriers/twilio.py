@@ -33,7 +33,8 @@ import base64
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
+from urllib.parse import parse_qsl
 
 import phonenumbers
 from aiohttp import ClientError
@@ -47,6 +48,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from parley.carriers.host import CarrierHost
 from parley.concurrency import stop_task
 from parley.domain.carriers import CarrierConnection, InventoryNumber, LinkState
 from parley.domain.errors import Forbidden, InvalidInput, NotFound
@@ -54,6 +56,7 @@ from parley.domain.messages import MessageStatus
 from parley.domain.numbers import AvailableNumber, PhoneNumberType
 from parley.domain.phone import region_of
 from parley.services.ports.carriers import (
+    WEBHOOK_ROOT,
     CarrierError,
     DeliveryReport,
     DeliverySink,
@@ -61,6 +64,8 @@ from parley.services.ports.carriers import (
     InboundSms,
     LinkStatus,
     OutboundSms,
+    WebhookReply,
+    WebhookRequest,
 )
 from parley.services.ports.clock import Clock
 
@@ -69,9 +74,11 @@ sdk_log = logging.getLogger("parley.carriers.twilio.sdk")
 """The SDK logs every request and response at INFO; lower this logger's level to see them."""
 sdk_log.setLevel(logging.WARNING)
 
-WEBHOOKS = "/api/v2/parley/carriers/{connection_id}/webhooks/twilio/{kind}"
+WEBHOOKS = WEBHOOK_ROOT + "twilio/{kind}"
 """Where the provider calls Parley: kind `messages` (incoming texts) or `status`."""
 WEBHOOK_KINDS = ("messages", "status")
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+"""The answer to a webhook: Twilio reads a TwiML document, and an empty one does nothing."""
 
 _FINAL = {"delivered": MessageStatus.DELIVERY_SUCCESS,
           "undelivered": MessageStatus.DELIVERY_FAILED,
@@ -108,6 +115,13 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
 
 
 class TwilioCarrier:
+    """A connection of kind `http`: a Twilio-compatible provider account. It takes webhooks
+    (`WebhookCarrier`): the provider's texts and status callbacks."""
+
+    @classmethod
+    def for_connection(cls, conn: CarrierConnection, host: CarrierHost) -> Self:
+        return cls(conn, host.clock, public_url=host.public_url)
+
     def __init__(self, conn: CarrierConnection, clock: Clock, *, public_url: str) -> None:
         self.name = conn.id
         self.limits = conn.limits
@@ -351,25 +365,29 @@ class TwilioCarrier:
 
     # -- webhooks -----------------------------------------------------------------------------
 
-    async def webhook(self, kind: str, url: str, params: dict[str, str],
-                      signature: str | None, *, remote: str | None = None) -> None:
-        """A request the provider made to Parley, already read by the API.
+    async def webhook(self, request: WebhookRequest) -> WebhookReply:
+        """A request the provider made to Parley: `twilio/messages` or `twilio/status`.
 
-        `url` is the path and query string as the provider called them; the connection's
-        webhook base URL is put in front, which is what the provider signed.
+        `request.url` is the path and query string as the provider called them; the
+        connection's webhook base URL is put in front, which is what the provider signed.
         """
-        if kind not in WEBHOOK_KINDS:
-            raise NotFound(f"no Twilio webhook '{kind}'; use {' or '.join(WEBHOOK_KINDS)}")
-        called = self._webhook_base + url
+        params = _form(request)
+        dialect, _, kind = request.hook.partition("/")
+        if dialect != "twilio" or kind not in WEBHOOK_KINDS:
+            raise NotFound(f"no Twilio webhook '{kind if dialect == 'twilio' else request.hook}'"
+                           f"; use {' or '.join(WEBHOOK_KINDS)}")
+        called = self._webhook_base + request.url
+        signature = request.headers.get("x-twilio-signature")
         if not signature:
-            self._refuse(kind, remote, "no X-Twilio-Signature header")
+            self._refuse(kind, request.remote, "no X-Twilio-Signature header")
         elif not self._validator.validate(called, params, signature):
-            self._refuse(kind, remote, f"the X-Twilio-Signature does not match {called} and "
-                         "its parameters signed with the connection's auth token")
+            self._refuse(kind, request.remote, f"the X-Twilio-Signature does not match "
+                         f"{called} and its parameters signed with the connection's auth token")
         if kind == "messages":
             await self._inbound(params)
         else:
             await self._status(params)
+        return WebhookReply(EMPTY_TWIML, "text/xml")
 
     def _refuse(self, kind: str, remote: str | None, why: str) -> NoReturn:
         self.counters["refusedWebhooks"] += 1
@@ -406,6 +424,18 @@ class TwilioCarrier:
             carrier=self.name, error_code=f"twilio.{error}" if failed else None,
             error_message=(f"the provider reported the text {stated} (error "
                            f"{params.get('ErrorCode') or 'not given'})") if failed else None)])
+
+
+def _form(request: WebhookRequest) -> dict[str, str]:
+    """The form the provider posted: Twilio's webhooks are application/x-www-form-urlencoded."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+        raise InvalidInput("a webhook body must be application/x-www-form-urlencoded "
+                           f"(got {content_type or 'none'})")
+    try:
+        return dict(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise InvalidInput("the webhook body is not UTF-8") from None
 
 
 def _required(params: Mapping[str, str], *names: str) -> str:

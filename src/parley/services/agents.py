@@ -21,7 +21,7 @@ from parley.domain.agents import (
 from parley.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parley.domain.ids import new_id
 from parley.domain.times import iso
-from parley.services.ports import Clock, EventBus, RoutingListener, UnitOfWork, UnitOfWorkFactory
+from parley.services.ports import Clock, EventBus, RoutingListener, UnitOfWorkFactory
 
 MAX_PRESENCE_MESSAGE = 500
 
@@ -61,16 +61,11 @@ class AgentService:
             raise Forbidden("you may only change your own presence and routing status; "
                             "supervisors and admins may change others'")
 
-    @staticmethod
-    async def _user(uow: UnitOfWork, principal: Principal, user_id: str) -> None:
-        if await uow.users.get(principal.org_id, user_id) is None:
-            raise NotFound(f"user {user_id} not found")
-
     # -- presence -----------------------------------------------------------------------------
 
     async def presence(self, principal: Principal, user_id: str) -> AgentPresence:
         async with self._uow(read_only=True) as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             found = await uow.agents.presence(user_id)
         return found or AgentPresence(user_id=user_id, org_id=principal.org_id,
                                       presence=SystemPresence.OFFLINE, modified_ms=0)
@@ -86,7 +81,7 @@ class AgentService:
         p = AgentPresence(user_id=user_id, org_id=principal.org_id, presence=presence,
                           modified_ms=self._clock.now_ms(), message=message)
         async with self._uow() as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             await uow.agents.set_presence(p)
             if presence is SystemPresence.ON_QUEUE:
                 # Going on queue again starts afresh, as in Genesys.
@@ -105,7 +100,7 @@ class AgentService:
 
     async def routing_status(self, principal: Principal, user_id: str) -> RoutingStatusView:
         async with self._uow(read_only=True) as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
         found = self._status.routing_status(principal.org_id, user_id)
         if found is None:
             return RoutingStatusView(user_id, RoutingStatus.OFF_QUEUE, 0)
@@ -148,7 +143,7 @@ class AgentService:
 
     async def user_utilization(self, principal: Principal, user_id: str) -> Utilization:
         async with self._uow(read_only=True) as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             own = await uow.agents.capacity(user_id)
             org = await uow.agents.org_capacity(principal.org_id)
         if own is not None:
@@ -161,7 +156,7 @@ class AgentService:
         principal.require(Permission.CONFIGURE)
         cap = None if capacity is None else check_capacity(capacity)
         async with self._uow() as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             await uow.agents.set_capacity(principal.org_id, user_id, cap, self._clock.now_ms())
             await uow.commit()
         await self._listener.agent_changed(principal.org_id, user_id)
@@ -183,10 +178,7 @@ class AgentService:
     async def skill(self, principal: Principal, skill_id: str) -> Skill:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            skill = await uow.skills.get(principal.org_id, skill_id)
-        if skill is None:
-            raise NotFound(f"skill {skill_id} not found")
-        return skill
+            return await uow.skills.require(principal.org_id, skill_id)
 
     async def skills(self, principal: Principal, *, page: int, size: int,
                      name: str | None = None, ids: list[str] | None = None
@@ -199,8 +191,7 @@ class AgentService:
     async def delete_skill(self, principal: Principal, skill_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            if await uow.skills.get(principal.org_id, skill_id) is None:
-                raise NotFound(f"skill {skill_id} not found")
+            await uow.skills.require(principal.org_id, skill_id)
             await uow.skills.delete(skill_id)
             await uow.commit()
         await self._listener.queue_changed(principal.org_id, "*")
@@ -208,7 +199,7 @@ class AgentService:
     async def user_skills(self, principal: Principal, user_id: str
                           ) -> list[tuple[UserSkill, Skill]]:
         async with self._uow(read_only=True) as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             mine = await uow.skills.of_user(user_id)
             out = []
             for us in mine:
@@ -223,7 +214,7 @@ class AgentService:
         principal.require(Permission.CONFIGURE)
         checked = [(sid, check_proficiency(p)) for sid, p in skills]
         async with self._uow() as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             for sid, _ in checked:
                 if await uow.skills.get(principal.org_id, sid) is None:
                     raise InvalidInput(f"skill {sid} not found in this organisation",
@@ -240,7 +231,7 @@ class AgentService:
                                 skill_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            await self._user(uow, principal, user_id)
+            await uow.users.require(principal.org_id, user_id)
             if not await uow.skills.remove_user_skill(user_id, skill_id):
                 raise NotFound(f"user {user_id} does not have skill {skill_id}")
             await uow.commit()

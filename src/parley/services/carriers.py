@@ -28,7 +28,7 @@ from parley.domain.carriers import (
     check_settings,
     kind_of,
 )
-from parley.domain.errors import Conflict, InvalidInput, NotFound, Problems
+from parley.domain.errors import Conflict, InvalidInput, Problems
 from parley.domain.ids import new_id
 from parley.services.ports import (
     Carrier,
@@ -36,7 +36,6 @@ from parley.services.ports import (
     DeliverySink,
     InboundSink,
     LinkStatus,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 
@@ -206,16 +205,9 @@ class CarrierService:
             if builtin is not None and connection_id == builtin.name:
                 return builtin_view(builtin, principal.org_id, await uow.carriers.numbers_on(
                     principal.org_id, builtin.name))
-            conn = await self._find(uow, principal.org_id, connection_id)
+            conn = await uow.carriers.require(principal.org_id, connection_id)
             numbers = await uow.carriers.numbers_on(principal.org_id, conn.id)
         return ConnectionView(conn, self._links.status(conn), numbers)
-
-    @staticmethod
-    async def _find(uow: UnitOfWork, org_id: str, connection_id: str) -> CarrierConnection:
-        conn = await uow.carriers.get(org_id, connection_id)
-        if conn is None:
-            raise NotFound(f"carrier connection {connection_id} not found")
-        return conn
 
     async def create(self, principal: Principal, *, name: object, kind: object,
                      settings: object = None, secrets: object = None, numbers: object = None,
@@ -251,7 +243,7 @@ class CarrierService:
         Secrets not given are kept either way: they are never shown, so cannot be resent."""
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            conn = await self._find(uow, principal.org_id, connection_id)
+            conn = await uow.carriers.require(principal.org_id, connection_id)
             if version is not None and version != conn.version:
                 raise Conflict(f"carrier connection {conn.name} is at version {conn.version}, "
                                f"not {version}; reload it and try again", field="version")
@@ -293,7 +285,7 @@ class CarrierService:
     async def delete(self, principal: Principal, connection_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            conn = await self._find(uow, principal.org_id, connection_id)
+            conn = await uow.carriers.require(principal.org_id, connection_id)
             numbers = await uow.carriers.numbers_on(principal.org_id, conn.id)
             if numbers:
                 shown = ", ".join(numbers[:5]) + (" ..." if len(numbers) > 5 else "")

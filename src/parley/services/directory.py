@@ -13,7 +13,7 @@ from parley.domain.directory import (
     User,
     is_loopback_http,
 )
-from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.errors import Conflict, InvalidInput
 from parley.domain.ids import new_id
 from parley.services.credentials import hash_secret, new_token
 from parley.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -68,7 +68,7 @@ class DirectoryService:
                        password: str) -> User:
         user = self._new_user(org_id, name=name, email=email, role=role, password=password)
         async with self._uow() as uow:
-            await self._require_org(uow, org_id)
+            await uow.orgs.require(org_id)
             await self._store_user(uow, user)
             await uow.commit()
         return user
@@ -109,7 +109,7 @@ class DirectoryService:
                                 allow_loopback_redirects=allow_loopback_redirects,
                                 confidential=confidential)
         async with self._uow() as uow:
-            await self._require_org(uow, org_id)
+            await uow.orgs.require(org_id)
             await uow.clients.add(made.client)
             await uow.commit()
         return made
@@ -131,35 +131,23 @@ class DirectoryService:
             await uow.commit()
         return org, admin, script
 
-    @staticmethod
-    async def _require_org(uow: UnitOfWork, org_id: str) -> Organization:
-        org = await uow.orgs.get(org_id)
-        if org is None:
-            raise NotFound(f"organisation {org_id} does not exist")
-        return org
-
     # -- reads ----------------------------------------------------------------------------
 
     async def organization(self, principal: Principal) -> Organization:
         async with self._uow(read_only=True) as uow:
-            return await self._require_org(uow, principal.org_id)
+            return await uow.orgs.require(principal.org_id)
 
     async def me(self, principal: Principal) -> User:
         user_id = principal.require_user("GET /api/v2/users/me")
         async with self._uow(read_only=True) as uow:
-            user = await uow.users.get(principal.org_id, user_id)
-        if user is None:
-            raise NotFound("the user of this token no longer exists")
-        return user
+            return await uow.users.require(
+                principal.org_id, user_id, message="the user of this token no longer exists")
 
     async def user(self, principal: Principal, user_id: str) -> User:
         if user_id != principal.user_id:
             principal.require(Permission.VIEW_USERS)
         async with self._uow(read_only=True) as uow:
-            user = await uow.users.get(principal.org_id, user_id)
-        if user is None:
-            raise NotFound(f"user {user_id} not found", entity=user_id)
-        return user
+            return await uow.users.require(principal.org_id, user_id, entity=user_id)
 
     async def users(self, principal: Principal, *, page: int, size: int,
                     ids: list[str] | None = None, state: str | None = None,

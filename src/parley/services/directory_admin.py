@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from parley.domain.access import Permission, Principal, Role
 from parley.domain.directory import GrantType, OAuthClient, User
-from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.errors import Conflict, InvalidInput
 from parley.services.auth import TokenCache
 from parley.services.credentials import hash_secret, new_token
 from parley.services.directory import DirectoryService, NewClient
@@ -64,9 +64,7 @@ class DirectoryAdmin:
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
             raise InvalidInput("version must be a whole number", field="version")
         async with self._uow() as uow:
-            user = await uow.users.get(principal.org_id, user_id)
-            if user is None:
-                raise NotFound(f"user {user_id} not found", entity=user_id)
+            user = await uow.users.require(principal.org_id, user_id, entity=user_id)
             if user.id == principal.user_id:
                 raise Conflict("you cannot change your own role: ask another admin",
                                field="roles")
@@ -95,10 +93,8 @@ class DirectoryAdmin:
     async def client(self, principal: Principal, client_id: str) -> OAuthClient:
         principal.require(Permission.CONFIGURE)
         async with self._uow(read_only=True) as uow:
-            client = await uow.clients.get(client_id)
-        if client is None or client.org_id != principal.org_id:
-            raise NotFound(f"OAuth client {client_id} not found", entity=client_id)
-        return client
+            return await uow.clients.require(client_id, org_id=principal.org_id,
+                                             entity=client_id)
 
     async def create_client(self, principal: Principal, *, name: object, grant: object,
                             redirect_uris: object, role: object) -> NewClient:

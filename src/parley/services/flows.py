@@ -117,7 +117,7 @@ class FlowService:
         if len(name.strip()) > MAX_NAME:
             raise InvalidInput(f"flow name is longer than {MAX_NAME} characters", field="name")
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id, lock=True)
+            flow = await uow.flows.require(principal.org_id, flow_id, for_update=True)
             other = await uow.flows.by_name(principal.org_id, name.strip(), lock=True)
             if other is not None and other.id != flow.id:
                 raise Conflict(f"a flow named '{name.strip()}' already exists", field="name")
@@ -131,7 +131,7 @@ class FlowService:
     async def delete(self, principal: Principal, flow_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            await self._require(uow, principal, flow_id, lock=True)
+            await uow.flows.require(principal.org_id, flow_id, for_update=True)
             routed = await uow.flows.numbers_routed_to(flow_id)
             if routed:
                 raise Conflict(f"the flow handles texts to {', '.join(routed)}; route those "
@@ -143,7 +143,7 @@ class FlowService:
     async def get(self, principal: Principal, flow_id: str) -> Flow:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            return await self._require(uow, principal, flow_id)
+            return await uow.flows.require(principal.org_id, flow_id)
 
     async def page(self, principal: Principal, *, page: int, size: int,
                    types: Sequence[str] = (), name: str | None = None,
@@ -152,14 +152,6 @@ class FlowService:
         async with self._uow(read_only=True) as uow:
             return await uow.flows.page(principal.org_id, page=page, size=size, types=types,
                                         name=name, ids=ids)
-
-    @staticmethod
-    async def _require(uow: UnitOfWork, principal: Principal, flow_id: str, *,
-                       lock: bool = False) -> Flow:
-        flow = await uow.flows.get(principal.org_id, flow_id, for_update=lock)
-        if flow is None:
-            raise NotFound(f"flow {flow_id} not found")
-        return flow
 
     # -- definitions and versions -----------------------------------------------------------
 
@@ -184,7 +176,7 @@ class FlowService:
         definition = await self.validate(principal, text)
         now = self._clock.now_ms()
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id, lock=True)
+            flow = await uow.flows.require(principal.org_id, flow_id, for_update=True)
             if definition.name != flow.name:
                 flow.name = definition.name
                 other = await uow.flows.by_name(principal.org_id, flow.name, lock=True)
@@ -207,7 +199,7 @@ class FlowService:
         """Make a saved version the one routes run (the latest saved one by default)."""
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            flow = await self._require(uow, principal, flow_id, lock=True)
+            flow = await uow.flows.require(principal.org_id, flow_id, for_update=True)
             number = flow.saved_version if version is None else version
             if number is None:
                 raise Conflict(f"flow '{flow.name}' has no saved version to publish; save a "
@@ -230,13 +222,13 @@ class FlowService:
     async def versions(self, principal: Principal, flow_id: str) -> list[FlowVersion]:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            await self._require(uow, principal, flow_id)
+            await uow.flows.require(principal.org_id, flow_id)
             return await uow.flows.versions(flow_id)
 
     async def version(self, principal: Principal, flow_id: str, version: int) -> FlowVersion:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            flow = await self._require(uow, principal, flow_id)
+            flow = await uow.flows.require(principal.org_id, flow_id)
             found = await uow.flows.version(flow_id, version)
         if found is None:
             raise NotFound(f"flow '{flow.name}' has no version {version}")
@@ -265,9 +257,8 @@ class FlowService:
     async def route(self, principal: Principal, number_id: str) -> Route:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            number = await uow.numbers.get(principal.org_id, number_id)
-            if number is None:
-                raise NotFound(f"message recipient {number_id} not found")
+            number = await uow.numbers.require(
+                principal.org_id, number_id, message=f"message recipient {number_id} not found")
             return await self._route(uow, principal, number)
 
     @staticmethod
@@ -280,9 +271,8 @@ class FlowService:
                         flow_id: str | None) -> Route:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            number = await uow.numbers.get(principal.org_id, number_id)
-            if number is None:
-                raise NotFound(f"message recipient {number_id} not found")
+            number = await uow.numbers.require(
+                principal.org_id, number_id, message=f"message recipient {number_id} not found")
             if flow_id is not None:
                 flow = await uow.flows.get(principal.org_id, flow_id, for_update=True)
                 if flow is None:

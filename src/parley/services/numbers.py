@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from parley.concurrency import SingleFlight
 from parley.domain.access import Permission, Principal
-from parley.domain.errors import Conflict, InvalidInput, NotFound
+from parley.domain.errors import Conflict, InvalidInput
 from parley.domain.ids import new_id
 from parley.domain.numbers import AvailableNumber, PhoneNumberType, SmsNumber
 from parley.domain.phone import parse_e164, region_of
@@ -211,10 +211,7 @@ class NumberService:
     async def get(self, principal: Principal, number_id: str) -> SmsNumber:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            n = await uow.numbers.get(principal.org_id, number_id)
-        if n is None:
-            raise NotFound(f"SMS phone number {number_id} not found")
-        return n
+            return await uow.numbers.require(principal.org_id, number_id)
 
     async def page(self, principal: Principal, *, page: int, size: int,
                    contains: str | None = None, types: list[str] | None = None,
@@ -239,9 +236,7 @@ class NumberService:
                 carrier = await self._connection(uow, principal.org_id, integration_id,
                                                  "integration.id")
         async with self._uow() as uow:
-            n = await uow.numbers.get(principal.org_id, number_id)
-            if n is None:
-                raise NotFound(f"SMS phone number {number_id} not found")
+            n = await uow.numbers.require(principal.org_id, number_id)
             if version is not None and version != n.version:
                 raise Conflict(f"SMS phone number {number_id} is at version {n.version}, not "
                                f"{version}; reload it and try again", field="version")
@@ -260,9 +255,7 @@ class NumberService:
     async def release(self, principal: Principal, number_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            n = await uow.numbers.get(principal.org_id, number_id)
-            if n is None:
-                raise NotFound(f"SMS phone number {number_id} not found")
+            n = await uow.numbers.require(principal.org_id, number_id)
             users = await uow.numbers.queues_using(number_id)
             if users:
                 raise Conflict(f"{n.phone_number} is the Outbound SMS Number of queue(s) "

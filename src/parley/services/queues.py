@@ -94,7 +94,7 @@ class QueueService:
                       settings: QueueSettings, version: int | None = None) -> Queue:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            q = await self._require(uow, principal, queue_id)
+            q = await uow.queues.require(principal.org_id, queue_id)
             if version is not None and version != q.version:
                 raise Conflict(f"queue {queue_id} is at version {q.version}, not {version}; "
                                "reload it and try again", field="version")
@@ -111,7 +111,7 @@ class QueueService:
     async def delete(self, principal: Principal, queue_id: str) -> None:
         principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            await self._require(uow, principal, queue_id)
+            await uow.queues.require(principal.org_id, queue_id)
             await uow.queues.delete(queue_id)
             await uow.commit()
         await self._listener.queue_changed(principal.org_id, queue_id)
@@ -119,7 +119,7 @@ class QueueService:
     async def get(self, principal: Principal, queue_id: str) -> Queue:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            return await self._require(uow, principal, queue_id)
+            return await uow.queues.require(principal.org_id, queue_id)
 
     async def page(self, principal: Principal, *, page: int, size: int, name: str | None = None,
                    ids: Sequence[str] = (), descending: bool = False) -> tuple[list[Queue], int]:
@@ -128,20 +128,13 @@ class QueueService:
             return await uow.queues.page(principal.org_id, page=page, size=size, name=name,
                                          ids=ids, descending=descending)
 
-    @staticmethod
-    async def _require(uow: UnitOfWork, principal: Principal, queue_id: str) -> Queue:
-        q = await uow.queues.get(principal.org_id, queue_id)
-        if q is None:
-            raise NotFound(f"queue {queue_id} not found")
-        return q
-
     # -- members --------------------------------------------------------------------------
 
     async def members(self, principal: Principal, queue_id: str, *, page: int, size: int,
                       joined: bool | None = None) -> list[tuple[QueueMember, User]]:
         principal.require(Permission.VIEW_CONFIGURATION)
         async with self._uow(read_only=True) as uow:
-            await self._require(uow, principal, queue_id)
+            await uow.queues.require(principal.org_id, queue_id)
             members = await uow.queues.members(queue_id, page=page, size=size, joined=joined)
             users = await uow.users.many(principal.org_id, [m.user_id for m in members])
         return [(m, users[m.user_id]) for m in members if m.user_id in users]
@@ -154,7 +147,7 @@ class QueueService:
         if len(user_ids) > MAX_MEMBERS_PER_CALL:
             raise InvalidInput(f"at most {MAX_MEMBERS_PER_CALL} members per request")
         async with self._uow() as uow:
-            await self._require(uow, principal, queue_id)
+            await uow.queues.require(principal.org_id, queue_id)
             if remove:
                 changed = await uow.queues.remove_members(queue_id, user_ids)
             else:
@@ -174,7 +167,7 @@ class QueueService:
         if any(user_id != principal.user_id for user_id, _ in changes):
             principal.require(Permission.CONFIGURE)
         async with self._uow() as uow:
-            await self._require(uow, principal, queue_id)
+            await uow.queues.require(principal.org_id, queue_id)
             for user_id, joined in changes:
                 if not await uow.queues.set_joined(queue_id, user_id, joined):
                     raise NotFound(f"user {user_id} is not a member of queue {queue_id}")

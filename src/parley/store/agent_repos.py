@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.agents import AgentPresence, Skill, SystemPresence, UserSkill, WrapupCode
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of, name_like
+from parley.store.repositories import Repo, fields_of, found, name_like
 
 
 class Agents(Repo):
@@ -106,6 +106,11 @@ class Skills(Repo):
                                                    t.skills.c.org_id == org_id))
         return None if r is None else self._from(r)
 
+    async def require(self, org_id: str, skill_id: str, *, message: str | None = None,
+                      **details: str) -> Skill:
+        return found(await self.get(org_id, skill_id), message or f"skill {skill_id} not found",
+                     **details)
+
     async def by_name(self, org_id: str, name: str) -> Skill | None:
         r = await self._one(select(t.skills).where(
             t.skills.c.org_id == org_id, func.lower(t.skills.c.name) == name.lower()))
@@ -176,6 +181,11 @@ class WrapupCodes(Repo):
         r = await self._one(select(t.wrapup_codes).where(
             t.wrapup_codes.c.id == code_id, t.wrapup_codes.c.org_id == org_id))
         return None if r is None else self._from(r)
+
+    async def require(self, org_id: str, code_id: str, *, message: str | None = None,
+                      **details: str) -> WrapupCode:
+        return found(await self.get(org_id, code_id),
+                     message or f"wrap-up code {code_id} not found", **details)
 
     async def by_name(self, org_id: str, name: str) -> WrapupCode | None:
         r = await self._one(select(t.wrapup_codes).where(

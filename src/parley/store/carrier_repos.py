@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from parley.domain.carriers import CarrierConnection, CarrierKind, InventoryNumber
 from parley.domain.numbers import PhoneNumberType
 from parley.store import tables as t
-from parley.store.repositories import Repo
+from parley.store.repositories import Repo, found
 
 _COLS = ("id", "org_id", "name", "settings", "secrets", "enabled", "version", "created_ms",
          "modified_ms", "created_by", "modified_by")
@@ -49,6 +49,11 @@ class CarrierConnections(Repo):
         r = await self._one(select(t.carrier_connections)
                             .where(c.id == connection_id, c.org_id == org_id))
         return None if r is None else _from(r)
+
+    async def require(self, org_id: str, connection_id: str, *, message: str | None = None,
+                      **details: str) -> CarrierConnection:
+        return found(await self.get(org_id, connection_id),
+                     message or f"carrier connection {connection_id} not found", **details)
 
     async def get_any(self, connection_id: str) -> CarrierConnection | None:
         """Any organisation's connection: for the node that runs it, not for requests."""

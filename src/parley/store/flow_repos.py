@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from parley.domain.flow_catalog import Flow, FlowVersion
 from parley.store import tables as t
-from parley.store.repositories import Repo, fields_of, name_like
+from parley.store.repositories import Repo, fields_of, found, name_like
 
 _FLOW_COLS = ("id", "org_id", "name", "type", "created_ms", "modified_ms", "description",
               "saved_yaml", "saved_version", "published_version", "published_ms",
@@ -46,6 +46,11 @@ class Flows(Repo):
         stmt = select(t.flows).where(t.flows.c.id == flow_id, t.flows.c.org_id == org_id)
         r = await self._one(stmt.with_for_update() if for_update else stmt)
         return None if r is None else _flow(r)
+
+    async def require(self, org_id: str, flow_id: str, *, for_update: bool = False,
+                      message: str | None = None, **details: str) -> Flow:
+        return found(await self.get(org_id, flow_id, for_update=for_update),
+                     message or f"flow {flow_id} not found", **details)
 
     async def by_name(self, org_id: str, name: str, *, lock: bool = False) -> Flow | None:
         """`lock` serialises claims of one name (any case) until the transaction ends, so two

@@ -31,6 +31,12 @@ from parley.services.ports.message_store import (
 from parley.services.ports.repositories import AcdRecord
 from parley.store import tables as t
 from parley.store.acd_repos import acd_row
+from parley.store.conversation_repos import (
+    conversation_row,
+    load_communication,
+    message_row,
+    participant_row,
+)
 from parley.store.database import Database
 from parley.store.group_commit import (
     Delete,
@@ -41,12 +47,6 @@ from parley.store.group_commit import (
     Upsert,
     Write,
     update_statement,
-)
-from parley.store.repositories import (
-    conversation_row,
-    load_communication,
-    message_row,
-    participant_row,
 )
 from parley.store.side_reads import SideReader
 

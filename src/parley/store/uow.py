@@ -10,19 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parley.store.acd_repos import AcdInteractions
 from parley.store.agent_repos import Agents, Skills, WrapupCodes
 from parley.store.carrier_repos import CarrierConnections
+from parley.store.conversation_repos import Conversations, Messages
 from parley.store.database import Database
+from parley.store.directory_repos import Clients, Organizations, Tokens, Users
 from parley.store.flow_repos import Flows
+from parley.store.number_repos import Numbers
 from parley.store.opt_out_repos import OptOuts
-from parley.store.repositories import (
-    Clients,
-    Conversations,
-    Messages,
-    Numbers,
-    Organizations,
-    Queues,
-    Tokens,
-    Users,
-)
+from parley.store.queue_repos import Queues
 
 
 class SqlUnitOfWork:

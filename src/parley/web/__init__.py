@@ -1,6 +1,9 @@
-"""What browsers are served: the OAuth login page (`templates/`, rendered by the API's
-/oauth/authorize) and the pages built on the public API (`static/`: agent desktop, admin
-console, supervisor view, handset simulator, served by `pages.py`)."""
+"""The files of the browser pages: the OAuth login template, and the static pages and
+scripts of the agent desktop, admin console, supervisor view and handset simulator.
+
+Only files live here; the API layer serves them (`api/routes/pages.py`,
+`api/routes/oauth.py`), so nothing under web/ imports the layers above it.
+"""
 
 from pathlib import Path
 

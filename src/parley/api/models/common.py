@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict
@@ -51,15 +51,20 @@ class EntityListing(Model, Generic[T]):
     nextUri: str | None = None
     previousUri: str | None = None
 
+    @classmethod
+    def of(cls, entities: list[T], *, total: int, page: int, size: int, path: str,
+           query: dict[str, str] | None = None) -> Self:
+        """One page of `total` entities, with the links to the others.
 
-def listing(cls: type[EntityListing[T]], entities: list[T], *, total: int, page: int,
-            size: int, path: str, query: dict[str, str] | None = None) -> EntityListing[T]:
-    count = max(1, math.ceil(total / size)) if size else 1
+        A class method returning `Self` (rather than a function of the class) so that a
+        subclass's listing is typed as that subclass and its entities as its own.
+        """
+        count = max(1, math.ceil(total / size)) if size else 1
 
-    def uri(n: int) -> str:
-        return f"{path}?{urlencode({**(query or {}), 'pageSize': size, 'pageNumber': n})}"
+        def uri(n: int) -> str:
+            return f"{path}?{urlencode({**(query or {}), 'pageSize': size, 'pageNumber': n})}"
 
-    return cls(entities=entities, pageSize=size, pageNumber=page, total=total,
-               pageCount=count if total else 0, firstUri=uri(1), lastUri=uri(count),
-               selfUri=uri(page), nextUri=uri(page + 1) if page < count else None,
-               previousUri=uri(page - 1) if page > 1 else None)
+        return cls(entities=entities, pageSize=size, pageNumber=page, total=total,
+                   pageCount=count if total else 0, firstUri=uri(1), lastUri=uri(count),
+                   selfUri=uri(page), nextUri=uri(page + 1) if page < count else None,
+                   previousUri=uri(page - 1) if page > 1 else None)

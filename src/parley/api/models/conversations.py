@@ -218,3 +218,10 @@ def message_conversation_of(view: ConversationView) -> MessageConversation:
         for p in c.participants]
     return MessageConversation(id=c.id, participants=participants,
                                selfUri=f"/api/v2/conversations/messages/{c.id}")
+
+
+class TransferRequest(Model):
+    queueId: str | None = None
+    userId: str | None = None
+    address: str | None = None
+    transferType: str | None = None

@@ -23,7 +23,6 @@ from parley.api.models.agents import (
     WrapupCodeModel,
     WrapupCodeRequest,
 )
-from parley.api.models.common import listing
 from parley.api.paging import PageNumber, PageSize, check_page, split_list
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
@@ -151,8 +150,8 @@ async def get_skills(principal: CurrentPrincipal, parley: App, pageSize: PageSiz
     size, page = check_page(pageSize, pageNumber)
     skills, total = await parley.agents.skills(principal, page=page, size=size, name=name,
                                                ids=split_list(id))
-    return listing(SkillEntityListing, [RoutingSkill.of(s) for s in skills],  # type: ignore[return-value]
-                   total=total, page=page, size=size, path=SKILLS)
+    return SkillEntityListing.of([RoutingSkill.of(s) for s in skills], total=total, page=page,
+                                 size=size, path=SKILLS)
 
 
 @router.post(SKILLS, response_model=RoutingSkill)
@@ -175,9 +174,9 @@ async def delete_skill(skillId: str, principal: CurrentPrincipal, parley: App) -
 async def _user_skills(parley: App, principal: CurrentPrincipal,
                        user_id: str) -> UserSkillEntityListing:
     pairs = await parley.agents.user_skills(principal, user_id)
-    return listing(UserSkillEntityListing, [UserRoutingSkill.of(us, s) for us, s in pairs],  # type: ignore[return-value]
-                   total=len(pairs), page=1, size=max(len(pairs), 25),
-                   path=f"/api/v2/users/{user_id}/routingskills")
+    return UserSkillEntityListing.of([UserRoutingSkill.of(us, s) for us, s in pairs],
+                                     total=len(pairs), page=1, size=max(len(pairs), 25),
+                                     path=f"/api/v2/users/{user_id}/routingskills")
 
 
 @router.get("/api/v2/users/{userId}/routingskills", response_model=UserSkillEntityListing)
@@ -241,8 +240,8 @@ async def get_wrapup_codes(principal: CurrentPrincipal, parley: App, pageSize: P
     size, page = check_page(pageSize, pageNumber)
     codes, total = await parley.wrapup.page(principal, page=page, size=size, name=name,
                                             ids=split_list(id))
-    return listing(WrapupCodeEntityListing, [WrapupCodeModel.of(c) for c in codes],  # type: ignore[return-value]
-                   total=total, page=page, size=size, path=CODES)
+    return WrapupCodeEntityListing.of([WrapupCodeModel.of(c) for c in codes], total=total,
+                                      page=page, size=size, path=CODES)
 
 
 @router.post(CODES, response_model=WrapupCodeModel, tags=["Wrap-up codes"])
@@ -278,9 +277,9 @@ async def delete_wrapup_code(codeId: str, principal: CurrentPrincipal,
 async def get_queue_wrapup_codes(queueId: str, principal: CurrentPrincipal,
                                  parley: App) -> WrapupCodeEntityListing:
     codes = await parley.wrapup.of_queue(principal, queueId)
-    return listing(WrapupCodeEntityListing, [WrapupCodeModel.of(c) for c in codes],  # type: ignore[return-value]
-                   total=len(codes), page=1, size=max(len(codes), 25),
-                   path=f"/api/v2/routing/queues/{queueId}/wrapupcodes")
+    return WrapupCodeEntityListing.of([WrapupCodeModel.of(c) for c in codes], total=len(codes),
+                                      page=1, size=max(len(codes), 25),
+                                      path=f"/api/v2/routing/queues/{queueId}/wrapupcodes")
 
 
 @router.post("/api/v2/routing/queues/{queueId}/wrapupcodes",

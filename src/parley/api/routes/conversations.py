@@ -8,7 +8,6 @@ from fastapi import Request, Response
 
 from parley.api.hot_paths import send_agentless, send_on_communication
 from parley.api.models.agents import WrapupCodeModel
-from parley.api.models.common import Model, listing
 from parley.api.models.conversations import (
     Conversation,
     CreateOutboundMessagingConversationRequest,
@@ -16,6 +15,7 @@ from parley.api.models.conversations import (
     MediaParticipantRequest,
     MessageConversation,
     MessageConversationEntityListing,
+    TransferRequest,
     Wrapup,
     conversation_of,
     message_conversation_of,
@@ -96,8 +96,9 @@ async def get_conversations_messages(principal: CurrentPrincipal, parley: App
                                      ) -> MessageConversationEntityListing:
     views = await parley.conversations.active(principal)
     entities = [message_conversation_of(v) for v in views]
-    return listing(MessageConversationEntityListing, entities, total=len(entities), page=1,
-                   size=max(len(entities), 25), path="/api/v2/conversations/messages")  # type: ignore[return-value]
+    return MessageConversationEntityListing.of(entities, total=len(entities), page=1,
+                                               size=max(len(entities), 25),
+                                               path="/api/v2/conversations/messages")
 
 
 @router.get("/api/v2/conversations/messages/{conversationId}",
@@ -134,13 +135,6 @@ async def patch_participant(conversationId: str, participantId: str,
 async def get_conversation(conversationId: str, principal: CurrentPrincipal,
                            parley: App) -> Conversation:
     return conversation_of(await parley.conversations.view(principal, conversationId))
-
-
-class TransferRequest(Model):
-    queueId: str | None = None
-    userId: str | None = None
-    address: str | None = None
-    transferType: str | None = None
 
 
 @router.post("/api/v2/conversations/messages/{conversationId}/participants/{participantId}"

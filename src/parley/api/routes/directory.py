@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Query, Response
 
-from parley.api.models.common import EntityRef, listing
+from parley.api.models.common import EntityRef
 from parley.api.models.directory import (
     OAuthClientRef,
     Organization,
@@ -68,8 +68,8 @@ async def get_users(principal: CurrentPrincipal, parley: App, pageSize: PageSize
     users, total = await parley.directory.users(
         principal, page=page, size=size, ids=split_list(id) or None, state=state,
         descending=descending(sortOrder))
-    return listing(UserEntityListing, [User.of(u) for u in users], total=total, page=page,
-                   size=size, path="/api/v2/users")  # type: ignore[return-value]
+    return UserEntityListing.of([User.of(u) for u in users], total=total, page=page, size=size,
+                                path="/api/v2/users")
 
 
 @router.get("/api/v2/users/{userId}", response_model=User, tags=["Users"])

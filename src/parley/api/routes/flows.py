@@ -7,108 +7,28 @@ import uuid
 
 from fastapi import Query, Request, Response
 
-from parley.api.models.common import EntityListing, EntityRef, Model, listing
+from parley.api.models.flows import (
+    FLOWS,
+    RECIPIENTS,
+    FlowEntityListing,
+    FlowModel,
+    FlowProblem,
+    FlowRequest,
+    FlowValidation,
+    FlowVersionEntityListing,
+    FlowVersionModel,
+    Operation,
+    Recipient,
+    RecipientListing,
+    RecipientRequest,
+)
 from parley.api.paging import PageNumber, PageSize, check_page, split_list
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.domain.errors import InvalidInput, NotFound
-from parley.domain.flow_catalog import Flow, FlowVersion
 from parley.domain.flows import FlowValidationError
-from parley.domain.times import iso
-from parley.services.flows import Route
 
 router = genesys_router(tags=["Flows"])
-
-FLOWS = "/api/v2/flows"
-RECIPIENTS = "/api/v2/routing/message/recipients"
-
-
-class FlowVersionModel(Model):
-    id: str
-    name: str
-    commitVersion: str
-    configurationVersion: str
-    type: str
-    createdBy: EntityRef | None = None
-    dateCreated: int
-    datePublished: str | None = None
-    selfUri: str
-
-    @classmethod
-    def of(cls, v: FlowVersion, flow: Flow | None = None) -> FlowVersionModel:
-        published = flow is not None and flow.published_version == v.version
-        return cls(id=str(v.version), name=str(v.version), commitVersion=str(v.version),
-                   configurationVersion=str(v.version),
-                   type="PUBLISH" if published else "SAVE",
-                   createdBy=EntityRef(id=v.created_by) if v.created_by else None,
-                   dateCreated=v.created_ms,
-                   datePublished=iso(v.published_ms),
-                   selfUri=f"{FLOWS}/{v.flow_id}/versions/{v.version}")
-
-
-class FlowModel(Model):
-    id: str
-    name: str
-    description: str | None = None
-    type: str
-    active: bool
-    system: bool = False
-    deleted: bool = False
-    publishedVersion: FlowVersionModel | None = None
-    savedVersion: FlowVersionModel | None = None
-    selfUri: str
-
-    @classmethod
-    def of(cls, f: Flow) -> FlowModel:
-        def ref(version: int | None) -> FlowVersionModel | None:
-            if version is None:
-                return None
-            return FlowVersionModel.of(FlowVersion(
-                id=str(version), flow_id=f.id, version=version, yaml="",
-                created_ms=f.modified_ms,
-                published_ms=f.published_ms if version == f.published_version else None), f)
-
-        return cls(id=f.id, name=f.name, description=f.description, type=f.type.upper(),
-                   active=f.published_version is not None, publishedVersion=ref(
-                       f.published_version), savedVersion=ref(f.saved_version),
-                   selfUri=f"{FLOWS}/{f.id}")
-
-
-class FlowEntityListing(EntityListing[FlowModel]):
-    pass
-
-
-class FlowVersionEntityListing(EntityListing[FlowVersionModel]):
-    pass
-
-
-class FlowRequest(Model):
-    name: str | None = None
-    description: str | None = None
-    type: str | None = None
-
-
-class Operation(Model):
-    id: str
-    complete: bool
-    actionName: str
-    actionStatus: str
-    errorMessage: str | None = None
-
-
-class FlowProblem(Model):
-    path: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    severity: str
-
-
-class FlowValidation(Model):
-    valid: bool
-    name: str | None = None
-    queues: list[str] | None = None
-    problems: list[FlowProblem]
 
 
 async def _definition_text(request: Request) -> str:
@@ -147,8 +67,8 @@ async def get_flows(principal: CurrentPrincipal, parley: App, pageSize: PageSize
     flows, total = await parley.flows.page(principal, page=page, size=size,
                                            types=split_list(type), name=name,
                                            ids=split_list(id))
-    return listing(FlowEntityListing, [FlowModel.of(f) for f in flows], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=FLOWS)
+    return FlowEntityListing.of([FlowModel.of(f) for f in flows], total=total, page=page, size=size,
+                                path=FLOWS)
 
 
 @router.post(FLOWS, response_model=FlowModel, summary="Create an inbound message flow")
@@ -191,9 +111,9 @@ async def get_flow_versions(flowId: str, principal: CurrentPrincipal,
                             parley: App) -> FlowVersionEntityListing:
     flow = await parley.flows.get(principal, flowId)
     versions = await parley.flows.versions(principal, flowId)
-    return listing(FlowVersionEntityListing, [FlowVersionModel.of(v, flow) for v in versions],  # type: ignore[return-value]
-                   total=len(versions), page=1, size=max(len(versions), 25),
-                   path=f"{FLOWS}/{flowId}/versions")
+    return FlowVersionEntityListing.of([FlowVersionModel.of(v, flow) for v in versions],
+                                       total=len(versions), page=1, size=max(len(versions), 25),
+                                       path=f"{FLOWS}/{flowId}/versions")
 
 
 def _version_number(raw: str) -> int:
@@ -258,50 +178,16 @@ async def validate_flow(request: Request, principal: CurrentPrincipal,
 # -- inbound message routes -------------------------------------------------------------------
 
 
-class RecipientFlow(Model):
-    id: str
-    name: str | None = None
-    selfUri: str | None = None
-
-
-class Recipient(Model):
-    id: str
-    name: str
-    flow: RecipientFlow | None = None
-    messengerType: str = "sms"
-    dateModified: str | None = None
-    modifiedBy: EntityRef | None = None
-    selfUri: str
-
-    @classmethod
-    def of(cls, r: Route) -> Recipient:
-        return cls(id=r.number.id, name=r.number.name or r.number.phone_number,
-                   flow=None if r.flow is None else RecipientFlow(
-                       id=r.flow.id, name=r.flow.name, selfUri=f"{FLOWS}/{r.flow.id}"),
-                   dateModified=iso(r.modified_ms),
-                   modifiedBy=EntityRef(id=r.modified_by) if r.modified_by else None,
-                   selfUri=f"{RECIPIENTS}/{r.number.id}")
-
-
-class RecipientListing(EntityListing[Recipient]):
-    pass
-
-
-class RecipientRequest(Model):
-    flow: RecipientFlow | None = None
-
-
 @router.get(RECIPIENTS, response_model=RecipientListing, tags=["Routing"])
 async def get_recipients(principal: CurrentPrincipal, parley: App, pageSize: PageSize = 25,
                          pageNumber: PageNumber = 1, messengerType: str | None = None
                          ) -> RecipientListing:
     size, page = check_page(pageSize, pageNumber)
     if messengerType not in (None, "sms"):
-        return listing(RecipientListing, [], total=0, page=page, size=size,  # type: ignore[return-value]
-                       path=RECIPIENTS)
+        return RecipientListing.of([], total=0, page=page, size=size, path=RECIPIENTS)
     routes, total = await parley.flows.routes(principal, page=page, size=size)
-    return listing(RecipientListing, [Recipient.of(r) for r in routes], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=RECIPIENTS)
+    return RecipientListing.of([Recipient.of(r) for r in routes], total=total, page=page, size=size,
+                               path=RECIPIENTS)
 
 
 @router.get(RECIPIENTS + "/{recipientId}", response_model=Recipient, tags=["Routing"])

@@ -9,7 +9,14 @@ import json
 from fastapi import Query, Request, Response, WebSocket, WebSocketDisconnect
 
 from parley.api.formats import iso
-from parley.api.models.common import Model
+from parley.api.models.notifications import (
+    AvailableTopic,
+    AvailableTopicEntityListing,
+    ChannelEntityListing,
+    ChannelModel,
+    ChannelTopic,
+    ChannelTopicEntityListing,
+)
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.bootstrap import Parley
@@ -24,36 +31,6 @@ from parley.services.notifications import (
 router = genesys_router(tags=["Notifications"])
 
 CHANNELS = "/api/v2/notifications/channels"
-
-
-class ChannelModel(Model):
-    connectUri: str
-    id: str
-    expires: str
-
-
-class ChannelEntityListing(Model):
-    entities: list[ChannelModel]
-
-
-class ChannelTopic(Model):
-    id: str
-    state: str | None = None
-    rejectionReason: str | None = None
-    selfUri: str | None = None
-
-
-class ChannelTopicEntityListing(Model):
-    entities: list[ChannelTopic]
-
-
-class AvailableTopic(Model):
-    id: str
-    description: str
-
-
-class AvailableTopicEntityListing(Model):
-    entities: list[AvailableTopic]
 
 
 def _channel(request: Request, c: Channel) -> ChannelModel:

@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from parley.api.formats import iso
-from parley.api.models.common import Model
+from parley.api.models.analytics import (
+    Observation,
+    ObservationData,
+    ObservationGroup,
+    ObservationStats,
+    QueueObservationQuery,
+    QueueObservationQueryResponse,
+    QueueObservationResult,
+)
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.domain.errors import InvalidInput
 
 router = genesys_router(tags=["Analytics"])
-
-
-class ObservationStats(Model):
-    count: int | None = None
-    numerator: int | None = None
-    denominator: int | None = None
-    ratio: float | None = None
-    target: float | None = None
-    calculatedMetricValue: int | None = None
-
-
-class Observation(Model):
-    observationDate: str
-
-
-class ObservationData(Model):
-    metric: str
-    qualifier: str | None = None
-    stats: ObservationStats
-    truncated: bool | None = None
-    observations: list[Observation] | None = None
-
-
-class ObservationGroup(Model):
-    queueId: str
-    mediaType: str = "message"
-
-
-class QueueObservationResult(Model):
-    group: ObservationGroup
-    data: list[ObservationData]
-
-
-class QueueObservationQueryResponse(Model):
-    systemToOrganizationMappings: dict[str, list[str]] = {}
-    results: list[QueueObservationResult]
-
-
-class QueueObservationQuery(Model):
-    """Validated by the service, which names what is wrong (filter, metrics)."""
-
-    filter: dict[str, Any] | None = None
-    metrics: list[Any] | None = None
-    detailMetrics: list[Any] | None = None
 
 
 @router.post("/api/v2/analytics/queues/observations/query",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import Query, Response
 
-from parley.api.models.common import listing
 from parley.api.models.routing import (
     MemberRef,
     Queue,
@@ -63,8 +62,8 @@ async def get_numbers(principal: CurrentPrincipal, parley: App, pageSize: PageSi
         principal, page=page, size=size, contains=phoneNumber,
         types=split_list(phoneNumberType), statuses=split_list(phoneNumberStatus),
         countries=split_list(countryCode), descending=descending(sortOrder))
-    return listing(SmsPhoneNumberEntityListing, [SmsPhoneNumber.of(n) for n in numbers],  # type: ignore[return-value]
-                   total=total, page=page, size=size, path=NUMBERS)
+    return SmsPhoneNumberEntityListing.of([SmsPhoneNumber.of(n) for n in numbers], total=total,
+                                          page=page, size=size, path=NUMBERS)
 
 
 @router.post(NUMBERS, response_model=SmsPhoneNumber, summary="Register (provision) a number")
@@ -129,8 +128,8 @@ async def get_queues(principal: CurrentPrincipal, parley: App, pageSize: PageSiz
     queues, total = await parley.queues.page(principal, page=page, size=size, name=name,
                                              ids=split_list(id),
                                              descending=descending(sortOrder))
-    return listing(QueueEntityListing, [Queue.of(q) for q in queues], total=total,  # type: ignore[return-value]
-                   page=page, size=size, path=QUEUES)
+    return QueueEntityListing.of([Queue.of(q) for q in queues], total=total, page=page, size=size,
+                                 path=QUEUES)
 
 
 @router.post(QUEUES, response_model=Queue)

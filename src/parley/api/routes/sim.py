@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from parley.api.formats import iso
-from parley.api.models.common import Model
+from parley.api.models.sim import (
+    HandsetMessage,
+    HandsetMessageListing,
+    InjectedText,
+    InjectedTextResult,
+)
 from parley.api.routing_class import genesys_router
 from parley.api.security import App, CurrentPrincipal
 from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.phone import parse_e164
 
 router = genesys_router(tags=["Simulator"])
-
-
-class HandsetMessage(Model):
-    id: str
-    direction: str
-    """`received` (the phone got it from one of our numbers) or `sent` (the phone texted it)."""
-    fromAddress: str
-    toAddress: str
-    text: str
-    status: str
-    time: str
-    segmentCount: int
-
-
-class HandsetMessageListing(Model):
-    phone: str
-    entities: list[HandsetMessage]
 
 
 @router.get("/sim/v1/messages", response_model=HandsetMessageListing,
@@ -43,17 +29,6 @@ async def get_handset_messages(principal: CurrentPrincipal, parley: App, phone: 
         id=r.id, direction=r.direction, fromAddress=r.from_address, toAddress=r.to_address,
         text=r.text, status=r.status, time=iso(r.time_ms) or "", segmentCount=r.segment_count)
         for r in records])
-
-
-class InjectedText(Model):
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-    text: str | None = None
-
-
-class InjectedTextResult(Model):
-    id: str
-    """The carrier message id the simulator gave the text."""
 
 
 @router.post("/sim/v1/messages", response_model=InjectedTextResult,

@@ -16,6 +16,7 @@ Everything is re-exported here, so `from parley.services.ports import X` works f
 """
 
 from parley.services.ports.carriers import (
+    WEBHOOK_ROOT,
     BindStatus,
     Carrier,
     CarrierError,
@@ -26,6 +27,9 @@ from parley.services.ports.carriers import (
     InboundSms,
     LinkStatus,
     OutboundSms,
+    WebhookCarrier,
+    WebhookReply,
+    WebhookRequest,
 )
 from parley.services.ports.clock import Clock, SystemClock
 from parley.services.ports.data_actions import DataActions
@@ -60,6 +64,7 @@ from parley.services.ports.routing import Router, RoutingListener
 from parley.services.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "WEBHOOK_ROOT",
     "AcdRecord",
     "AcdRepo",
     "AgentRepo",
@@ -99,5 +104,8 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserRepo",
+    "WebhookCarrier",
+    "WebhookReply",
+    "WebhookRequest",
     "WrapupCodeRepo",
 ]

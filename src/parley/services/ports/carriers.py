@@ -10,9 +10,9 @@ the sinks the service layer gives it at start. What a connection reports about i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from parley.domain.carriers import LinkState, SendLimits
 from parley.domain.messages import MessageStatus
@@ -124,6 +124,46 @@ class Carrier(Protocol):
         ...
 
     def status(self) -> LinkStatus: ...
+
+
+WEBHOOK_ROOT = "/api/v2/parley/carriers/{connection_id}/webhooks/"
+"""Where providers call a connection; what follows is the carrier's own (`twilio/status`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A request a provider made to one connection, as the API received it, unparsed: the
+    carrier knows its provider's encoding and signature, the server knows neither."""
+
+    hook: str
+    """The path after the connection's WEBHOOK_ROOT, e.g. `twilio/messages`."""
+    url: str
+    """The path and query string exactly as sent (what providers sign), not decoded."""
+    headers: Mapping[str, str]
+    """Looked up case-insensitively."""
+    body: bytes
+    remote: str | None = None
+    """Who sent it (X-Forwarded-For or the peer), for the log line of a refused request."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    body: str
+    media_type: str
+    status: int = 200
+
+
+@runtime_checkable
+class WebhookCarrier(Protocol):
+    """A carrier that receives HTTP webhooks (texts from customers, status callbacks).
+
+    It checks that a request comes from its provider (a signature) before it changes
+    anything, parses it, hands what it brought to the sinks it was started with, and says
+    what to answer. It raises NotFound for a hook it does not have, Forbidden for a request
+    that is not its provider's and InvalidInput for one it cannot read.
+    """
+
+    async def webhook(self, request: WebhookRequest) -> WebhookReply: ...
 
 
 class InboundParts(Protocol):

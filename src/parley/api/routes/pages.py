@@ -3,8 +3,12 @@ handset simulator, and the OAuth callback they share.
 
 This module only serves files and one small piece of configuration; the pages do everything
 else through the public API, exactly as any other browser app would (so they prove the API
-is enough). Pages are plain HTML and hand-written ES modules under `static/`: no build step,
-and nothing is loaded from another origin, which the Content-Security-Policy enforces.
+is enough). Pages are plain HTML and hand-written ES modules under `web/static/`: no build
+step, and nothing is loaded from another origin, which the Content-Security-Policy enforces.
+
+It is a route of the API layer like the others (it answers with the same Genesys error
+bodies and reaches the server through the same `App` dependency); `web/` holds only the
+files it serves.
 """
 
 from __future__ import annotations
